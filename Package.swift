@@ -1,0 +1,48 @@
+// swift-tools-version:6.0
+// h5mount: mount HDF5 containers as directory trees (FUSE3).
+// Layers (each depends only on those below it; see docs/architecture.md):
+//   h5mount -> FUSEBridge -> H5FS -> (HDF5, ChunkEngine -> Codecs) -> H5Model
+import PackageDescription
+
+let package = Package(
+    name: "h5mount",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "h5mount", targets: ["h5mount"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C libraries from Debian packages, found with pkg-config.
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "CFUSE", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
+        .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+        .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
+
+        // Plain value types shared by every layer: datatypes, layouts, JSON, the reader protocol.
+        .target(name: "H5Model"),
+        // Pure byte transforms (HDF5 filter pipeline): deflate, shuffle, fletcher32, lz4, bitshuffle.
+        .target(name: "Codecs", dependencies: ["CLZ4", "CDeflate", "H5Model"]),
+        // The only importer of CHDF5: a Swift face on libhdf5 behind one gate.
+        .target(name: "HDF5", dependencies: ["CHDF5", "H5Model"]),
+        // Chunk index, pread, filter pipeline, decoded-chunk cache.
+        .target(name: "ChunkEngine", dependencies: ["Codecs", "H5Model"]),
+        // The filesystem: inodes, namespace mapping, sidecars. No libfuse types.
+        .target(name: "H5FS", dependencies: ["H5Model", "HDF5", "ChunkEngine"]),
+        // The only importer of CFUSE: libfuse3 low-level callbacks -> H5FS calls.
+        .target(name: "FUSEBridge", dependencies: ["CFUSE", "H5FS", "H5Model"]),
+        .executableTarget(name: "h5mount", dependencies: [
+            "FUSEBridge", "H5FS", "HDF5", "H5Model",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .target(name: "TestSupport", dependencies: ["H5Model"], path: "Tests/TestSupport"),
+        .testTarget(name: "H5ModelTests", dependencies: ["H5Model", "TestSupport"]),
+        .testTarget(name: "CodecsTests", dependencies: ["Codecs", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "H5Model", "TestSupport"]),
+        .testTarget(name: "ChunkEngineTests", dependencies: ["ChunkEngine", "Codecs", "HDF5", "H5Model", "TestSupport"]),
+        .testTarget(name: "H5FSTests", dependencies: ["H5FS", "HDF5", "H5Model", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,1 @@
+// Module ChunkEngine: placeholder until its first real file lands.

@@ -1,0 +1,1 @@
+// Module Codecs: placeholder until its first real file lands.

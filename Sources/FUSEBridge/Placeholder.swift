@@ -1,0 +1,1 @@
+// Module FUSEBridge: placeholder until its first real file lands.

@@ -1,0 +1,1 @@
+// Module HDF5: placeholder until its first real file lands.
