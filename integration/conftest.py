@@ -28,17 +28,6 @@ TEST_TIMEOUT = float(os.environ.get("H5MOUNT_TEST_TIMEOUT", "300"))
 CORPUS_TIMEOUT = 900
 
 
-def run(args, *, timeout: float = mounting.COMMAND_TIMEOUT, check: bool = False,
-        cwd=None, binary: bool = False) -> subprocess.CompletedProcess:
-    """Runs a command with its output captured and a timeout (a hung read is killed)."""
-    result = subprocess.run([os.fspath(a) for a in args], stdin=subprocess.DEVNULL,
-                            capture_output=True, timeout=timeout, cwd=cwd, text=not binary)
-    if check and result.returncode != 0:
-        raise AssertionError(f"{' '.join(map(str, args))} exited with {result.returncode}:\n"
-                             f"{result.stdout}\n{result.stderr}")
-    return result
-
-
 @pytest.fixture(scope="session")
 def h5mount_bin() -> str:
     path = os.environ.get("H5MOUNT_BIN") or str(ROOT / ".build" / "debug" / "h5mount")

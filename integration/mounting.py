@@ -270,3 +270,14 @@ def stop_mount(mount: Mount) -> list[str]:
     REGISTRY.remove(mount)
     mount.teardown_notes = problems
     return problems
+
+
+def run(args, *, timeout: float = COMMAND_TIMEOUT, check: bool = False,
+        cwd=None, binary: bool = False) -> subprocess.CompletedProcess:
+    """Runs a command with its output captured and a timeout (a hung read is killed)."""
+    result = subprocess.run([os.fspath(a) for a in args], stdin=subprocess.DEVNULL,
+                            capture_output=True, timeout=timeout, cwd=cwd, text=not binary)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(map(str, args))} exited with {result.returncode}:\n"
+                             f"{result.stdout}\n{result.stderr}")
+    return result

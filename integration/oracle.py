@@ -19,6 +19,7 @@ from pathlib import Path
 import h5py
 import hdf5plugin  # noqa: F401  (so h5py reads LZ4 / bitshuffle data)
 import numpy as np
+import pytest
 
 NAME_MAX = 255
 RESERVED_PREFIX = "h5mount."
@@ -362,3 +363,31 @@ LAYOUT_NAMES = {h5py.h5d.COMPACT: "compact", h5py.h5d.CONTIGUOUS: "contiguous",
 
 def layout_name(ds) -> str:
     return LAYOUT_NAMES.get(ds.id.get_create_plist().get_layout(), "unknown")
+
+
+def is_compact_json(text: bytes) -> bool:
+    """No whitespace outside JSON strings (json.dumps(..., separators=(",", ":")) style)."""
+    in_string = escaped = False
+    for ch in text.decode("utf-8", "replace"):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in " \t\r\n":
+            return False
+    return True
+
+
+class Problems(list):
+    """Collects every mismatch of a walk, so one run shows them all."""
+
+    def check(self) -> None:
+        if self:
+            shown = "\n".join(self[:60])
+            more = f"\n... and {len(self) - 60} more" if len(self) > 60 else ""
+            pytest.fail(f"{len(self)} problem(s):\n{shown}{more}", pytrace=False)
