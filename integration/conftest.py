@@ -92,9 +92,11 @@ class Mounter:
             mount = mounting.start_mount(self.binary, container, mnt, options,
                                          foreground=foreground, log_dir=self.base / "logs")
         except mounting.MountFailed as failure:
-            pytest.fail(str(failure), pytrace=False)
-        self.mounts.append(mount)
-        return mount
+            message = str(failure)
+        else:
+            self.mounts.append(mount)
+            return mount
+        pytest.fail(message, pytrace=False)
 
     def unmount(self, mount: mounting.Mount) -> None:
         if mount in self.mounts:
