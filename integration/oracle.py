@@ -100,6 +100,18 @@ def user_attribute_names(obj) -> list[str]:
     return sorted((n for n in obj.attrs.keys() if not n.startswith(RESERVED_PREFIX)), key=name_key)
 
 
+class OracleError(Exception):
+    """h5py itself cannot read the data (a corrupt chunk, a missing filter...)."""
+
+
+def oracle_read(read):
+    """Runs an h5py read; its failure is the oracle's, not the mount's."""
+    try:
+        return read()
+    except Exception as error:
+        raise OracleError(f"h5py cannot read it either: {error}") from error
+
+
 def _strip_string(value: bytes, strpad: int) -> bytes:
     if strpad == h5py.h5t.STR_SPACEPAD:
         return value.rstrip(b" ")
@@ -110,7 +122,7 @@ def text_elements(ds) -> list[bytes]:
     """A string dataset's elements as bytes, in C order, padding removed."""
     tid = ds.id.get_type()
     strpad = None if tid.is_variable_str() else tid.get_strpad()
-    flat = np.asarray(ds[()], dtype=object).reshape(-1)
+    flat = np.asarray(oracle_read(lambda: ds[()]), dtype=object).reshape(-1)
     out = []
     for item in flat:
         if isinstance(item, str):
@@ -125,14 +137,14 @@ def expected_text(ds) -> bytes:
 
 
 def expected_bytes(ds) -> bytes:
-    return np.ascontiguousarray(np.asarray(ds[()])).tobytes()
+    return np.ascontiguousarray(np.asarray(oracle_read(lambda: ds[()]))).tobytes()
 
 
 def read_rows(ds, start: int, stop: int):
     """Rows start..<stop of a dataset as numpy (scalars: the one value, as an array)."""
     if ds.shape == ():
-        return np.asarray(ds[()])
-    return np.asarray(ds[start:stop])
+        return np.asarray(oracle_read(lambda: ds[()]))
+    return np.asarray(oracle_read(lambda: ds[start:stop]))
 
 
 # ---------------------------------------------------------------- JSON of attributes

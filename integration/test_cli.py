@@ -187,3 +187,47 @@ def test_corrupt_chunk_fails_that_object_only(mounter, tmp_path):
     assert (mnt / "title").read_bytes() == b"still readable\n"
     assert (mnt / "bad.attrs").read_bytes().startswith(b"{")
     assert mnt.process.poll() is None, "the daemon died"
+
+
+def test_unreadable_corpus_files_fail_cleanly(h5mount_bin, fuse_ready, corpus, tmp_path):
+    """Files of the corpus h5py cannot open: h5mount refuses them with a message and an
+    exit code, or mounts what it can; it never hangs or dies of a signal."""
+    if not corpus.unreadable:
+        pytest.skip("the corpus has no file h5py cannot open")
+    problems = []
+    for number, path in enumerate(corpus.unreadable):
+        mnt = tmp_path / f"m{number}"
+        mnt.mkdir()
+        real = str(mnt.resolve())
+        log = tmp_path / f"log{number}"
+        try:
+            with open(log, "wb") as out:
+                try:
+                    code = subprocess.run([h5mount_bin, str(path), real], stdin=subprocess.DEVNULL,
+                                          stdout=out, stderr=out, timeout=60).returncode
+                except subprocess.TimeoutExpired:
+                    code = None
+            text = log.read_text(errors="replace")
+            name = path.relative_to(corpus.root)
+            if code is None:
+                problems.append(f"{name}: h5mount hung")
+            elif code < 0:
+                problems.append(f"{name}: h5mount died of signal {-code}")
+            elif code == 0:
+                if mounting.is_fuse_mounted(real):
+                    run(["find", real], timeout=120)  # may report errors; must end
+                    pid = mounting.find_daemon_pid(h5mount_bin, real)
+                    if pid is None or not mounting.process_alive(pid):
+                        problems.append(f"{name}: the daemon died while browsing")
+                else:
+                    problems.append(f"{name}: exit 0 but nothing mounted")
+            elif not text.startswith("h5mount: "):
+                problems.append(f"{name}: exit {code} with message {text[:200]!r}")
+        except subprocess.TimeoutExpired:
+            problems.append(f"{path}: browsing hung")
+        finally:
+            if mounting.is_mounted(real):
+                mounting.stop_mount(mounting.Mount(
+                    binary=h5mount_bin, container=str(path), path=real, foreground=False,
+                    log=log, pid=mounting.find_daemon_pid(h5mount_bin, real)))
+    assert not problems, "\n".join(problems)

@@ -8,6 +8,7 @@ ds[()], byte for byte.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 
@@ -44,8 +45,13 @@ def compare_raw(path: str, ds, descriptor, shape: list[int], label: str, problem
         problems.append(f"{label}: st_size {size}, expected {total} ({shape} x {dtype.itemsize})")
         return
     if ds.shape == () or not shape:
-        arr = np.fromfile(path, dtype=dtype).reshape(shape)
-        _compare_block(arr, np.asarray(ds[()]), dtype, label, problems)
+        try:
+            arr = np.fromfile(path, dtype=dtype).reshape(shape)
+        except (OSError, ValueError) as error:
+            oracle.read_rows(ds, 0, 1)  # raises OracleError when h5py fails too
+            problems.append(f"{label}: {error}")
+            return
+        _compare_block(arr, oracle.read_rows(ds, 0, 1), dtype, label, problems)
         return
     if shape[0] == 0:
         return
@@ -54,8 +60,13 @@ def compare_raw(path: str, ds, descriptor, shape: list[int], label: str, problem
     step = max(1, BLOCK_BYTES // row_bytes)
     for start in range(0, shape[0], step):
         stop = min(shape[0], start + step)
-        arr = np.fromfile(path, dtype=dtype, count=(stop - start) * row_items,
-                          offset=start * row_bytes).reshape([stop - start] + shape[1:])
+        try:
+            arr = np.fromfile(path, dtype=dtype, count=(stop - start) * row_items,
+                              offset=start * row_bytes).reshape([stop - start] + shape[1:])
+        except (OSError, ValueError) as error:
+            oracle.read_rows(ds, start, stop)  # raises OracleError when h5py fails too
+            problems.append(f"{label}[{start}:{stop}]: {error}")
+            return
         if not _compare_block(arr, oracle.read_rows(ds, start, stop), dtype,
                               f"{label}[{start}:{stop}]", problems):
             return
@@ -198,9 +209,69 @@ def check_json_lines(content: bytes, side: dict, ds, label: str, problems: Probl
             return
     tid = ds.id.get_type()
     if tid.get_class() == h5py.h5t.VLEN and tid.get_super().get_class() in (h5py.h5t.INTEGER, h5py.h5t.FLOAT):
-        for i, (got, element) in enumerate(zip(values, np.asarray(ds[()], dtype=object).reshape(-1))):
+        elements = np.asarray(oracle.oracle_read(lambda: ds[()]), dtype=object).reshape(-1)
+        for i, (got, element) in enumerate(zip(values, elements)):
             if not oracle.json_equal(got, np.asarray(element).tolist()):
                 problems.append(f"{label}: element {i} is {got!r}, h5py {element!r}")
+
+
+def check_dataset(mnt: str, model, entry, ds, label: str, problems: Problems) -> int:
+    """Checks one dataset's file and sidecar; 1 if it was checked, 0 if skipped."""
+    path = os.path.join(mnt, entry.rel)
+    counted = 0
+    side_rel = model.sidecar_of(entry.rel)
+    side_path = os.path.join(mnt, side_rel) if side_rel else None
+    sidecar_exists = os.path.lexists(path + oracle.SIDECAR_SUFFIX)
+    real_shadow = (entry.rel + oracle.SIDECAR_SUFFIX) in model.entries
+    if side_rel is None and sidecar_exists and not real_shadow:
+        problems.append(f"{label}: has a sidecar it should not ({entry.render}, no attributes)")
+    if side_rel is not None and not os.path.isfile(side_path):
+        if side_rel not in model.optional:
+            problems.append(f"{label}: sidecar {side_rel} missing")
+        return 0
+    side = keys = None
+    if side_rel is not None:
+        raw = read_whole(side_path, problems, label + " (sidecar)")
+        if raw is None:
+            return 0
+        try:
+            keys, side = oracle.load_sidecar(side_path)
+        except ValueError as error:
+            problems.append(f"{label}: sidecar is not JSON: {error}")
+            return 0
+    counted = 1
+    if side is None and entry.render in ("raw", "json"):
+        # A real object NAME.attrs shadows the sidecar: the raw file is still there.
+        content = read_whole(path, problems, label)
+        if entry.render == "raw" and content is not None and content != oracle.expected_bytes(ds):
+            problems.append(f"{label}: raw content (sidecar shadowed) differs from h5py")
+        return counted
+    if entry.render == "raw":
+        check_typed_sidecar(keys, side, ds, entry, label + " (sidecar)", problems)
+        if "encoding" in side:
+            problems.append(f"{label}: fixed-size type rendered with encoding {side['encoding']!r}")
+            return counted
+        check_dtype(side, ds, label, problems)
+        try:
+            compare_raw(path, ds, side["dtype"], side.get("shape") or [], label, problems)
+        except (TypeError, ValueError) as error:  # a dtype or shape numpy refuses
+            problems.append(f"{label}: {error}")
+    elif entry.render == "json":
+        check_typed_sidecar(keys, side, ds, entry, label + " (sidecar)", problems)
+        content = read_whole(path, problems, label)
+        if content is not None:
+            check_json_lines(content, side, ds, label, problems)
+    elif entry.render in ("bytes", "text"):
+        want = oracle.expected_bytes(ds) if entry.render == "bytes" else oracle.expected_text(ds)
+        content = read_whole(path, problems, label)
+        if content is not None and content != want:
+            problems.append(f"{label}: {entry.render} content {content[:60]!r}... "
+                            f"!= h5py's {want[:60]!r}... ({len(content)} vs {len(want)} bytes)")
+        if side is not None:
+            if side.get("kind") != "dataset":
+                problems.append(f"{label}: sidecar kind {side.get('kind')!r}")
+            check_attributes(ds, side.get("attributes"), label + " (sidecar)", problems)
+    return counted
 
 
 def check_container(mnt: str, container, problems: Problems) -> int:
@@ -212,60 +283,17 @@ def check_container(mnt: str, container, problems: Problems) -> int:
             if entry.rel in model.optional:
                 continue
             label = f"{os.path.basename(container)}:{entry.h5path}"
-            ds = f[entry.h5path]
-            path = os.path.join(mnt, entry.rel)
-            side_rel = model.sidecar_of(entry.rel)
-            side_path = os.path.join(mnt, side_rel) if side_rel else None
-            sidecar_exists = os.path.lexists(path + oracle.SIDECAR_SUFFIX)
-            real_shadow = (entry.rel + oracle.SIDECAR_SUFFIX) in model.entries
-            if side_rel is None and sidecar_exists and not real_shadow:
-                problems.append(f"{label}: has a sidecar it should not ({entry.render}, no attributes)")
-            if side_rel is not None and not os.path.isfile(side_path):
-                if side_rel not in model.optional:
-                    problems.append(f"{label}: sidecar {side_rel} missing")
-                continue
-            side = keys = None
-            if side_rel is not None:
-                raw = read_whole(side_path, problems, label + " (sidecar)")
-                if raw is None:
-                    continue
+            try:
+                checked += check_dataset(mnt, model, entry, f[entry.h5path], label, problems)
+            except oracle.OracleError:
+                # Unreadable for h5py too (a corrupt chunk...): the mount must say EIO.
                 try:
-                    keys, side = oracle.load_sidecar(side_path)
-                except ValueError as error:
-                    problems.append(f"{label}: sidecar is not JSON: {error}")
-                    continue
-            checked += 1
-            if side is None and entry.render in ("raw", "json"):
-                # A real object NAME.attrs shadows the sidecar: the raw file is still there.
-                content = read_whole(path, problems, label)
-                if entry.render == "raw" and content is not None and content != oracle.expected_bytes(ds):
-                    problems.append(f"{label}: raw content (sidecar shadowed) differs from h5py")
-                continue
-            if entry.render == "raw":
-                check_typed_sidecar(keys, side, ds, entry, label + " (sidecar)", problems)
-                if "encoding" in side:
-                    problems.append(f"{label}: fixed-size type rendered with encoding {side['encoding']!r}")
-                    continue
-                check_dtype(side, ds, label, problems)
-                try:
-                    compare_raw(path, ds, side["dtype"], side.get("shape") or [], label, problems)
-                except (OSError, ValueError, TypeError) as error:
-                    problems.append(f"{label}: {error}")
-            elif entry.render == "json":
-                check_typed_sidecar(keys, side, ds, entry, label + " (sidecar)", problems)
-                content = read_whole(path, problems, label)
-                if content is not None:
-                    check_json_lines(content, side, ds, label, problems)
-            elif entry.render in ("bytes", "text"):
-                content = read_whole(path, problems, label)
-                want = oracle.expected_bytes(ds) if entry.render == "bytes" else oracle.expected_text(ds)
-                if content is not None and content != want:
-                    problems.append(f"{label}: {entry.render} content {content[:60]!r}... "
-                                    f"!= h5py's {want[:60]!r}... ({len(content)} vs {len(want)} bytes)")
-                if side is not None:
-                    if side.get("kind") != "dataset":
-                        problems.append(f"{label}: sidecar kind {side.get('kind')!r}")
-                    check_attributes(ds, side.get("attributes"), label + " (sidecar)", problems)
+                    with open(os.path.join(mnt, entry.rel), "rb") as data:
+                        data.read()
+                    problems.append(f"{label}: h5py cannot read it, but the mount returned data")
+                except OSError as error:
+                    if error.errno != errno.EIO:
+                        problems.append(f"{label}: unreadable object answered {error!r}, expected EIO")
         # Group sidecars.
         for side_rel, owner in model.sidecars.items():
             entry = model.entries.get(owner)
