@@ -21,17 +21,19 @@ cleanup() {
 trap cleanup EXIT
 
 show() { printf '\n$ %s\n' "$*"; "$@"; }
+h5mount() { "$bin" "$@"; }   # so the transcript reads like what a user types
 
 "$py" "$root/scripts/make_sample.py" "$work/sample.h5"
 mkdir "$mnt"
 cd "$work"
 
-show "$bin" sample.h5 mnt
+show h5mount sample.h5 mnt
 show ls -lR mnt
 show cat mnt/entry/instrument/detector/data.attrs
 show cat mnt/entry/title
 show readlink mnt/entry/detector
 show stat -c '%n: inode %i, %h links' mnt/entry/data/data mnt/entry/instrument/detector/data
+show cat mnt/.attrs
 printf '\n$ python3 -c "numpy.fromfile(...)"   # frame 3 of the stack, dtype and shape from the sidecar\n'
 "$py" - <<'PY'
 import json, numpy
@@ -43,4 +45,4 @@ print(f"dtype {side['dtype']}, shape {side['shape']}, filters {[f['name'] for f 
 print(f"frame 3: min {frame.min()}, max {frame.max()}, mean {frame.mean():.2f}")
 PY
 show getfattr -d mnt/entry/instrument/detector/data mnt/entry
-show "$bin" -u mnt
+show h5mount -u mnt
