@@ -36,6 +36,8 @@ class Corpus:
         """Every *.h5 under root; those h5py cannot open and walk are the "bad" ones."""
         corpus = cls(root=Path(root))
         for path in sorted(Path(root).rglob("*.h5")):
+            if not path.is_file():
+                continue
             try:
                 oracle.walk(path)
             except Exception:  # deliberately malformed members of the corpus

@@ -32,8 +32,21 @@ def posix_name_ok(name: str) -> bool:
     return raw not in (b"", b".", b"..") and len(raw) <= NAME_MAX and b"/" not in raw
 
 
-def name_key(name: str) -> bytes:
-    return name.encode("utf-8", "surrogateescape")
+def name_key(name) -> bytes:
+    """A link name's bytes (h5py gives names that are not UTF-8 as bytes)."""
+    return name if isinstance(name, bytes) else name.encode("utf-8", "surrogateescape")
+
+
+def display_name(name) -> str:
+    """The name the mount lists: bytes that are not UTF-8 become U+FFFD (docs/mapping.md)."""
+    return name.decode("utf-8", "replace") if isinstance(name, bytes) else name
+
+
+def h5_join(directory, name):
+    """An HDF5 path h5py opens; bytes as soon as one component is not UTF-8."""
+    if isinstance(directory, bytes) or isinstance(name, bytes):
+        return posixpath.join(name_key(directory), name_key(name))
+    return posixpath.join(directory, name)
 
 
 def object_address(obj) -> int:
@@ -97,7 +110,8 @@ def raw_shape(ds) -> list[int]:
 
 
 def user_attribute_names(obj) -> list[str]:
-    return sorted((n for n in obj.attrs.keys() if not n.startswith(RESERVED_PREFIX)), key=name_key)
+    return sorted((n for n in obj.attrs.keys() if not display_name(n).startswith(RESERVED_PREFIX)),
+                  key=name_key)
 
 
 class OracleError(Exception):
@@ -128,7 +142,9 @@ def text_elements(ds) -> list[bytes]:
         if isinstance(item, str):
             item = item.encode("utf-8", "surrogateescape")
         item = bytes(item)
-        out.append(item if strpad is None else _strip_string(item, strpad))
+        item = item if strpad is None else _strip_string(item, strpad)
+        # Text is UTF-8: bytes that are not become U+FFFD.
+        out.append(item.decode("utf-8", "replace").encode("utf-8"))
     return out
 
 
@@ -291,24 +307,34 @@ def walk(path) -> Model:
             rel_dir, h5_dir = queue.popleft()
             group = f[h5_dir]
             names = sorted(group.keys(), key=name_key)
-            name_set = set(names)
+            name_set = {display_name(n) for n in names}
             if model.entries[rel_dir].has_user_attrs and ".attrs" not in name_set:
                 model.sidecars[_join(rel_dir, ".attrs")] = rel_dir
-            for name in names:
-                h5_path = posixpath.join(h5_dir, name)
+            for key in names:
+                h5_path = h5_join(h5_dir, key)
+                name = display_name(key)
                 if not posix_name_ok(name):
                     model.omitted.append(h5_path)
                     continue
                 rel = _join(rel_dir, name)
-                link = group.get(name, getlink=True)
-                if isinstance(link, h5py.SoftLink):
-                    model.entries[rel] = Entry(rel, h5_path, "softlink", link_value=link.path)
+                # The low-level calls take names that are not UTF-8 (Group.get does not).
+                link_type = group.id.links.get_info(name_key(key)).type
+                if link_type == h5py.h5l.TYPE_SOFT:
+                    value = group.id.links.get_val(name_key(key))
+                    model.entries[rel] = Entry(rel, h5_path, "softlink",
+                                               link_value=value.decode("utf-8", "surrogateescape"))
                     continue
-                if isinstance(link, h5py.ExternalLink):
-                    model.entries[rel] = Entry(rel, h5_path, "extlink",
-                                               external=(link.filename, link.path))
+                if link_type == h5py.h5l.TYPE_EXTERNAL:
+                    file_name, obj_path = group.id.links.get_val(name_key(key))
+                    model.entries[rel] = Entry(rel, h5_path, "extlink", external=(
+                        file_name.decode("utf-8", "surrogateescape"),
+                        obj_path.decode("utf-8", "surrogateescape")))
                     continue
-                obj = group[name]
+                if link_type != h5py.h5l.TYPE_HARD:  # user-defined link classes
+                    model.entries[rel] = Entry(rel, h5_path, "other")
+                    model.optional.add(rel)
+                    continue
+                obj = group[key]
                 addr = object_address(obj)
                 attrs = bool(user_attribute_names(obj))
                 if isinstance(obj, h5py.Group):

@@ -165,6 +165,8 @@ def test_soft_links_read_back_as_the_contract_says(mounter, containers):
 
 def _resolve_in_file(f, h5_dir: str, value: str):
     """The object a soft link value leads to, if it is an object of this file."""
+    if isinstance(h5_dir, bytes):
+        h5_dir = h5_dir.decode("utf-8", "surrogateescape")
     target = value if value.startswith("/") else posixpath.join(h5_dir, value)
     try:
         obj = f.get(target)
