@@ -40,6 +40,8 @@ Files written into OUTDIR:
     uint8 dataset compressed with gzip 9, every directory a group.
 ``bytes.h5``
     int8/uint8 1-D datasets, an opaque dataset, a uint8 dataset with attributes.
+``swmr.h5``
+    Written with libver="latest" in SWMR mode: ``/growing``, int32 arange(4), unlimited.
 ``expected/<file>/<dataset path>.expected.bin``
     What numpy wrote for every fixed-size dataset of types.h5 and bytes.h5:
     the raw array in C order, as stored.
@@ -409,6 +411,14 @@ def write_bytes(outdir):
         ds.attrs["version"] = np.int64(3)
 
 
+def write_swmr(outdir):
+    with h5py.File(os.path.join(outdir, "swmr.h5"), "w", libver="latest") as f:
+        ds = f.create_dataset("growing", shape=(4,), maxshape=(None,), chunks=(2,), dtype="<i4")
+        f.swmr_mode = True
+        ds[...] = np.arange(4, dtype="<i4")
+        ds.flush()
+
+
 def main(argv):
     if len(argv) != 2:
         sys.exit("usage: corpus.py OUTDIR")
@@ -420,6 +430,7 @@ def main(argv):
     write_links(outdir)
     write_tree(outdir)
     write_bytes(outdir)
+    write_swmr(outdir)
     for filename in ("types.h5", "bytes.h5", "tree.h5", "links.h5"):
         with h5py.File(os.path.join(outdir, filename), "r") as f:
             for ds in walk_datasets(f):

@@ -52,22 +52,21 @@ enum CreationProperties {
     }
 
     /// The fill value as JSON and as stored bytes; (nil, nil) when undefined. `type` is
-    /// the dataset's type id (memory form, see `TypeDescription`), `described` its model.
-    static func fillValue(_ dcpl: hid_t, type: hid_t, described: DataType,
-                          location: hid_t) throws(StoreError) -> (JSONValue?, [UInt8]?) {
+    /// the dataset's type id (memory form, see `TypeDescription`).
+    static func fillValue(_ dcpl: hid_t, type: hid_t, location: hid_t) throws(StoreError) -> (JSONValue?, [UInt8]?) {
         var status = H5D_FILL_VALUE_ERROR
         try check(H5Pfill_value_defined(dcpl, &status), .unreadable, "fill value status")
         guard status == H5D_FILL_VALUE_DEFAULT || status == H5D_FILL_VALUE_USER_DEFINED else { return (nil, nil) }
-        let decoder = ElementDecoder(type: described, location: location)
+        let decoder = try ElementDecoder.checked(type: type, location: location, what: "fill value")
         var buffer = [UInt8](repeating: 0, count: decoder.size)
         try check(H5Pget_fill_value(dcpl, type, &buffer), .unreadable, "fill value")
         let json = buffer.withUnsafeBytes { decoder.decodeAll($0, count: 1).first }
-        if ElementDecoder.hasVariableParts(described) {
+        if ElementDecoder.hasVariableParts(decoder.type) {
             let scalar = try Handle(H5Screate(H5S_SCALAR), H5Sclose, "scalar dataspace")
             _ = H5Dvlen_reclaim(type, scalar.id, h5m_p_default(), &buffer)
         }
-        // Only a type with a fixed-size raw form has meaningful fill bytes.
-        return (json, described.fixedSize == nil ? nil : buffer)
+        // Pointers, heap ids and addresses are no fill value anyone can use.
+        return (json, ElementDecoder.hasMeaningfulBytes(decoder.type) ? buffer : nil)
     }
 
     static func virtualSources(_ dcpl: hid_t) throws(StoreError) -> [VirtualSource] {

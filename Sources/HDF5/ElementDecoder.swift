@@ -27,9 +27,20 @@ struct ElementDecoder {
         self.location = location
     }
 
+    /// A decoder for a memory type id, refusing a type whose size libhdf5 and this decoder
+    /// disagree on (a layout it does not understand would be decoded wrongly).
+    static func checked(type: hid_t, location: hid_t, what: String) throws(StoreError) -> ElementDecoder {
+        let decoder = ElementDecoder(type: try TypeDescription.describe(type), location: location)
+        guard decoder.size == H5Tget_size(type) else {
+            throw StoreError(.unsupported, "\(what): element layout not understood (\(decoder.type))")
+        }
+        return decoder
+    }
+
     /// All `count` elements of a buffer, in order.
     func decodeAll(_ buffer: UnsafeRawBufferPointer, count: Int) -> [JSONValue] {
-        guard let base = buffer.baseAddress, count > 0, buffer.count >= count * size else { return [] }
+        let (needed, overflow) = count.multipliedReportingOverflow(by: size)
+        guard let base = buffer.baseAddress, count > 0, !overflow, buffer.count >= needed else { return [] }
         return (0..<count).map { decode(type, at: base + $0 * size) }
     }
 
@@ -105,7 +116,14 @@ struct ElementDecoder {
         case .reference(.object): return MemoryLayout<hobj_ref_t>.size
         case .reference(.region): return MemoryLayout<hdset_reg_ref_t>.size
         case .enumeration(let base, _): return memorySize(base)
-        case .array(let base, let dims): return memorySize(base) * dims.reduce(1, *)
+        case .array(let base, let dims):
+            // Saturate instead of trapping: `checked` then rejects the type.
+            var size = memorySize(base)
+            for dim in dims {
+                let (product, overflow) = size.multipliedReportingOverflow(by: dim)
+                size = overflow || dim < 0 ? Int.max : product
+            }
+            return size
         }
     }
 
@@ -116,6 +134,17 @@ struct ElementDecoder {
         case .compound(_, let members): return members.contains { hasVariableParts($0.type) }
         case .enumeration(let base, _), .array(let base, _): return hasVariableParts(base)
         default: return false
+        }
+    }
+
+    /// Whether the stored bytes of an element mean something on their own: no variable-length
+    /// parts (heap ids) and no references (file addresses) anywhere inside.
+    static func hasMeaningfulBytes(_ type: DataType) -> Bool {
+        switch type {
+        case .variableString, .variableSequence, .reference: return false
+        case .compound(_, let members): return members.allSatisfy { hasMeaningfulBytes($0.type) }
+        case .enumeration(let base, _), .array(let base, _): return hasMeaningfulBytes(base)
+        default: return true
         }
     }
 

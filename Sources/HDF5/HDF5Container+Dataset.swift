@@ -12,8 +12,8 @@ extension HDF5Container {
             let described = try TypeDescription.describe(type.id)
             let extent = try Dataspace.extent(space.id)
             let layout = try CreationProperties.layout(dataset.id, dcpl.id)
-            let fill = try CreationProperties.fillValue(dcpl.id, type: type.id, described: described,
-                                                        location: dataset.id)
+            // A fill value this module cannot decode must not hide the rest of the dataset.
+            let fill = (try? CreationProperties.fillValue(dcpl.id, type: type.id, location: dataset.id)) ?? (nil, nil)
             let virtual = layout == .virtual ? try CreationProperties.virtualSources(dcpl.id) : []
             return DatasetInfo(type: described, shape: extent.shape, maxShape: extent.maxShape, layout: layout,
                                filters: try CreationProperties.filters(dcpl.id),

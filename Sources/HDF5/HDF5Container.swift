@@ -92,6 +92,10 @@ package final class HDF5Container: ContainerReader {
         if (info.st_mode & S_IFMT) == S_IFDIR {
             throw StoreError(.notHDF5, "\(path): is a directory, not an HDF5 file")
         }
+        // A FIFO or device would block or mislead the superblock probe.
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            throw StoreError(.notHDF5, "\(path): not a regular file, not an HDF5 file")
+        }
         if access(path, R_OK) != 0 {
             throw StoreError(.accessDenied, "\(path): Permission denied")
         }
