@@ -46,7 +46,10 @@ enum ErrorStack {
         // The innermost few descriptions carry the cause; the outer ones repeat "can't open".
         var seen: Set<String> = []
         let causes = entries.map(\.description).filter { !$0.isEmpty && seen.insert($0).inserted }.prefix(3)
-        let message = causes.isEmpty ? what : what + ": " + causes.joined(separator: "; ")
+        var message = causes.isEmpty ? what : what + ": " + causes.joined(separator: "; ")
+        if kind == .unsupported && fallback != .unsupported {
+            message += " (a filter of this dataset is not available to libhdf5; see HDF5_PLUGIN_PATH)"
+        }
         return StoreError(kind, message)
     }
 }

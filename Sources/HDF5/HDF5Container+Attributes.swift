@@ -7,7 +7,7 @@ extension HDF5Container {
     package func attributes(of path: H5Path) throws(StoreError) -> [Attribute] {
         try HDF5Library.locked { () throws(StoreError) -> [Attribute] in
             let object = try Handle(H5Oopen(fileID, try bytePath(path), h5m_p_default()), H5Oclose,
-                                    "\(path): open object", kind: .notFound)
+                                    "\(path): open object")
             var attributes: [Attribute] = []
             for name in try attributeNames(object.id, path) {
                 let text = String(decoding: name.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)

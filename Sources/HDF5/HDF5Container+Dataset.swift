@@ -29,7 +29,7 @@ extension HDF5Container {
         let bytes = try bytePath(path)
         var info = H5O_info_t()
         try check(H5Oget_info_by_name2(fileID, bytes, &info, UInt32(H5O_INFO_BASIC), h5m_p_default()),
-                  .notFound, "\(path): no such dataset")
+                  .unreadable, "\(path): dataset")
         guard info.type == H5O_TYPE_DATASET else { throw StoreError(.invalidArgument, "\(path): not a dataset") }
         return try Handle(H5Dopen2(fileID, bytes, datasetAccess), H5Dclose, "\(path): open dataset")
     }

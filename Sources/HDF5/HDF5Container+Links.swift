@@ -9,7 +9,7 @@ extension HDF5Container {
             var info = H5O_info_t()
             let fields = UInt32(H5O_INFO_BASIC | H5O_INFO_TIME | H5O_INFO_NUM_ATTRS)
             try check(H5Oget_info_by_name2(fileID, bytes, &info, fields, h5m_p_default()),
-                      .notFound, "\(path): no such object")
+                      .unreadable, "\(path): object")
             let kind: ObjectKind
             switch info.type {
             case H5O_TYPE_GROUP: kind = .group
@@ -61,7 +61,7 @@ extension HDF5Container {
     private func requireGroup(_ bytes: [CChar], _ path: H5Path) throws(StoreError) {
         var info = H5O_info_t()
         try check(H5Oget_info_by_name2(fileID, bytes, &info, UInt32(H5O_INFO_BASIC), h5m_p_default()),
-                  .notFound, "\(path): no such group")
+                  .unreadable, "\(path): group")
         guard info.type == H5O_TYPE_GROUP else { throw StoreError(.invalidArgument, "\(path): not a group") }
     }
 
