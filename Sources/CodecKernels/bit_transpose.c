@@ -4,9 +4,9 @@
 //
 // Done here in two steps: a byte transpose (HDF5 shuffle) gathers byte j of every element
 // into plane j, then each plane is bit-transposed on its own (8 rows <-> count bytes). The
-// per-plane step is an 8x8 bit-matrix transpose per group of 8 bytes: SIMD code gathers
-// 8-byte groups with unpack instructions and transposes them in 64-bit lanes (decode), or
-// peels bit planes off with movemask (encode).
+// per-plane step is an 8x8 bit-matrix transpose per group of 8 bytes. Decode (SIMD) loads the
+// eight rows into eight registers, transposes bits across them with a three-stage swap
+// network, and interleaves the registers' bytes; encode peels bit rows off with movemask.
 #include <string.h>
 #include "CodecKernels.h"
 #include "simd.h"
@@ -45,29 +45,48 @@ static void rows_to_bytes_scalar(const uint8_t *in, uint8_t *out, size_t rowByte
 }
 
 #if CK_X86
-static inline __m128i transpose8_sse2(__m128i x) {
-    __m128i t;
-    t = _mm_and_si128(_mm_xor_si128(x, _mm_srli_epi64(x, 7)), _mm_set1_epi64x(0x00AA00AA00AA00AALL));
-    x = _mm_xor_si128(x, _mm_xor_si128(t, _mm_slli_epi64(t, 7)));
-    t = _mm_and_si128(_mm_xor_si128(x, _mm_srli_epi64(x, 14)), _mm_set1_epi64x(0x0000CCCC0000CCCCLL));
-    x = _mm_xor_si128(x, _mm_xor_si128(t, _mm_slli_epi64(t, 14)));
-    t = _mm_and_si128(_mm_xor_si128(x, _mm_srli_epi64(x, 28)), _mm_set1_epi64x(0x00000000F0F0F0F0LL));
-    x = _mm_xor_si128(x, _mm_xor_si128(t, _mm_slli_epi64(t, 28)));
-    return x;
-}
+// One swap stage of the 8x8 bit transpose across registers: exchanges the bits of `a` at
+// mask << shift with the bits of `b` at mask. Shifts by 16-bit lanes are fine: the mask
+// drops every bit that crossed a byte boundary.
+#define CK_SWAP_STAGE(OPS, a, b, shift, mask) do {                                          \
+        OPS##_TYPE t_ = OPS##_AND(OPS##_XOR(OPS##_SRLI(a, shift), b), mask);              \
+        b = OPS##_XOR(b, t_);                                                               \
+        a = OPS##_XOR(a, OPS##_SLLI(t_, shift));                                            \
+    } while (0)
 
-// 16 groups per step: the eight rows' bytes g..g+15 are interleaved so that each 64-bit lane
-// holds one group's eight row bytes, then transposed in place.
+// Transposes the 8x8 bit matrix at every byte position of eight registers: afterwards bit k
+// of register e is what bit e of register k was. Three stages swap 1x1, 2x2, 4x4 blocks.
+#define CK_TRANSPOSE_BITS(OPS, r) do {                                                      \
+        const OPS##_TYPE m1_ = OPS##_SET1(0x55), m2_ = OPS##_SET1(0x33), m4_ = OPS##_SET1(0x0F); \
+        for (int p_ = 0; p_ < 8; p_ += 2) CK_SWAP_STAGE(OPS, r[p_], r[p_ + 1], 1, m1_);     \
+        CK_SWAP_STAGE(OPS, r[0], r[2], 2, m2_);                                            \
+        CK_SWAP_STAGE(OPS, r[1], r[3], 2, m2_);                                            \
+        CK_SWAP_STAGE(OPS, r[4], r[6], 2, m2_);                                            \
+        CK_SWAP_STAGE(OPS, r[5], r[7], 2, m2_);                                            \
+        for (int p_ = 0; p_ < 4; p_++) CK_SWAP_STAGE(OPS, r[p_], r[p_ + 4], 4, m4_);        \
+    } while (0)
+
+#define SSE_TYPE __m128i
+#define SSE_AND _mm_and_si128
+#define SSE_XOR _mm_xor_si128
+#define SSE_SRLI _mm_srli_epi16
+#define SSE_SLLI _mm_slli_epi16
+#define SSE_SET1(x) _mm_set1_epi8((char)(x))
+
+// 16 groups per step: the eight rows' bytes g..g+15 are bit-transposed across registers
+// (register e then holds the output bytes of elements 8i + e), then interleaved so that each
+// group's eight bytes are contiguous.
 static size_t rows_to_bytes_sse2(const uint8_t *in, uint8_t *out, size_t rowBytes) {
     size_t g = 0;
     for (; g + 16 <= rowBytes; g += 16) {
         __m128i a[8], b[8], c[8];
         for (int k = 0; k < 8; k++) a[k] = _mm_loadu_si128((const __m128i *)(const void *)(in + (size_t)k * rowBytes + g));
-        for (int p = 0; p < 4; p++) {   // rows (2p, 2p+1): groups 0-7, then 8-15
+        CK_TRANSPOSE_BITS(SSE, a);
+        for (int p = 0; p < 4; p++) {   // registers (2p, 2p+1): groups 0-7, then 8-15
             b[2 * p] = _mm_unpacklo_epi8(a[2 * p], a[2 * p + 1]);
             b[2 * p + 1] = _mm_unpackhi_epi8(a[2 * p], a[2 * p + 1]);
         }
-        for (int h = 0; h < 2; h++) {   // rows 0-3 (h = 0) and 4-7 (h = 1)
+        for (int h = 0; h < 2; h++) {   // registers 0-3 (h = 0) and 4-7 (h = 1)
             c[4 * h + 0] = _mm_unpacklo_epi16(b[4 * h + 0], b[4 * h + 2]);  // groups 0-3
             c[4 * h + 1] = _mm_unpackhi_epi16(b[4 * h + 0], b[4 * h + 2]);  // 4-7
             c[4 * h + 2] = _mm_unpacklo_epi16(b[4 * h + 1], b[4 * h + 3]);  // 8-11
@@ -75,10 +94,8 @@ static size_t rows_to_bytes_sse2(const uint8_t *in, uint8_t *out, size_t rowByte
         }
         uint8_t *dst = out + 8 * g;
         for (int q = 0; q < 4; q++) {   // groups 4q..4q+3, two per vector
-            __m128i lo = transpose8_sse2(_mm_unpacklo_epi32(c[q], c[4 + q]));
-            __m128i hi = transpose8_sse2(_mm_unpackhi_epi32(c[q], c[4 + q]));
-            _mm_storeu_si128((__m128i *)(void *)(dst + 32 * q), lo);
-            _mm_storeu_si128((__m128i *)(void *)(dst + 32 * q + 16), hi);
+            _mm_storeu_si128((__m128i *)(void *)(dst + 32 * q), _mm_unpacklo_epi32(c[q], c[4 + q]));
+            _mm_storeu_si128((__m128i *)(void *)(dst + 32 * q + 16), _mm_unpackhi_epi32(c[q], c[4 + q]));
         }
     }
     return g;
@@ -98,16 +115,12 @@ static size_t bytes_to_rows_sse2(const uint8_t *in, uint8_t *out, size_t rowByte
     return g;
 }
 
-CK_AVX2 static inline __m256i transpose8_avx2(__m256i x) {
-    __m256i t;
-    t = _mm256_and_si256(_mm256_xor_si256(x, _mm256_srli_epi64(x, 7)), _mm256_set1_epi64x(0x00AA00AA00AA00AALL));
-    x = _mm256_xor_si256(x, _mm256_xor_si256(t, _mm256_slli_epi64(t, 7)));
-    t = _mm256_and_si256(_mm256_xor_si256(x, _mm256_srli_epi64(x, 14)), _mm256_set1_epi64x(0x0000CCCC0000CCCCLL));
-    x = _mm256_xor_si256(x, _mm256_xor_si256(t, _mm256_slli_epi64(t, 14)));
-    t = _mm256_and_si256(_mm256_xor_si256(x, _mm256_srli_epi64(x, 28)), _mm256_set1_epi64x(0x00000000F0F0F0F0LL));
-    x = _mm256_xor_si256(x, _mm256_xor_si256(t, _mm256_slli_epi64(t, 28)));
-    return x;
-}
+#define AVX_TYPE __m256i
+#define AVX_AND _mm256_and_si256
+#define AVX_XOR _mm256_xor_si256
+#define AVX_SRLI _mm256_srli_epi16
+#define AVX_SLLI _mm256_slli_epi16
+#define AVX_SET1(x) _mm256_set1_epi8((char)(x))
 
 // As the SSE2 version with 32 groups per step: the unpacks work within 128-bit lanes, so the
 // low lanes end up holding groups 0-15 and the high lanes groups 16-31; the final
@@ -117,6 +130,7 @@ CK_AVX2 static size_t rows_to_bytes_avx2(const uint8_t *in, uint8_t *out, size_t
     for (; g + 32 <= rowBytes; g += 32) {
         __m256i a[8], b[8], c[8], d[8];
         for (int k = 0; k < 8; k++) a[k] = _mm256_loadu_si256((const __m256i *)(const void *)(in + (size_t)k * rowBytes + g));
+        CK_TRANSPOSE_BITS(AVX, a);
         for (int p = 0; p < 4; p++) {
             b[2 * p] = _mm256_unpacklo_epi8(a[2 * p], a[2 * p + 1]);
             b[2 * p + 1] = _mm256_unpackhi_epi8(a[2 * p], a[2 * p + 1]);
@@ -128,8 +142,8 @@ CK_AVX2 static size_t rows_to_bytes_avx2(const uint8_t *in, uint8_t *out, size_t
             c[4 * h + 3] = _mm256_unpackhi_epi16(b[4 * h + 1], b[4 * h + 3]);
         }
         for (int q = 0; q < 4; q++) {   // d[2q], d[2q+1]: groups 4q..4q+3 (low lanes), +16 (high)
-            d[2 * q] = transpose8_avx2(_mm256_unpacklo_epi32(c[q], c[4 + q]));
-            d[2 * q + 1] = transpose8_avx2(_mm256_unpackhi_epi32(c[q], c[4 + q]));
+            d[2 * q] = _mm256_unpacklo_epi32(c[q], c[4 + q]);
+            d[2 * q + 1] = _mm256_unpackhi_epi32(c[q], c[4 + q]);
         }
         uint8_t *dst = out + 8 * g;
         for (int q = 0; q < 4; q++) {
