@@ -101,6 +101,14 @@ def find_daemon_pid(binary: str, mountpoint: str) -> int | None:
     return None
 
 
+def daemon_pid_from_mount(mountpoint: str) -> int | None:
+    """The pid h5mount answers in the hidden attribute user.h5mount.pid of the mount's root."""
+    try:
+        return int(os.getxattr(mountpoint, "user.h5mount.pid"))
+    except (OSError, ValueError):
+        return None
+
+
 @dataclass
 class Mount:
     """One mount made by the harness."""
@@ -212,6 +220,8 @@ def start_mount(binary: str, container, mountpoint, options=(), *, foreground: b
         except subprocess.TimeoutExpired:
             result = None
     mount.pid = find_daemon_pid(binary, mnt)
+    if mount.pid is None and result is not None and result.returncode == 0 and is_fuse_mounted(mnt):
+        mount.pid = daemon_pid_from_mount(mnt)
     REGISTRY.add(mount)
     if result is None or result.returncode != 0 or not is_fuse_mounted(mnt):
         what = ("timed out" if result is None else f"exited with {result.returncode}")
