@@ -122,7 +122,8 @@ def test_daemon_mode_is_ready_when_the_command_returns(h5mount_bin, fuse_ready, 
         result = run([h5mount_bin, features.types, mnt], timeout=60)
         mount = mounting.Mount(binary=h5mount_bin, container=str(features.types),
                                path=str(mnt.resolve()), foreground=False, log=Path("/dev/null"),
-                               pid=mounting.find_daemon_pid(h5mount_bin, str(mnt.resolve())))
+                               pid=(mounting.find_daemon_pid(h5mount_bin, str(mnt.resolve()))
+                                    or mounting.daemon_pid_from_mount(str(mnt.resolve()))))
         assert result.returncode == 0, result.stderr
         assert "ints" in os.listdir(mnt), "listing right after the mount command returned"
         assert mount.pid is not None, "no daemon process found"

@@ -15,7 +15,6 @@ import os
 
 import h5py
 import numpy as np
-import pytest
 
 import oracle
 from oracle import Problems
