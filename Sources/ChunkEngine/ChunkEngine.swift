@@ -42,6 +42,9 @@ package final class ChunkEngine: Sendable {
 
     package var cachedBytes: Int { context.cache.cachedBytes }
 
+    /// Whether chunks with this filter pipeline are decoded natively (else read through libhdf5).
+    package func decodesNatively(_ filters: [FilterSpec]) -> Bool { context.codec.canDecode(filters) }
+
     package var statistics: ChunkEngineStatistics {
         ChunkEngineStatistics(cachedBytes: context.cache.cachedBytes,
                               cachedTiles: context.cache.cachedTiles,
