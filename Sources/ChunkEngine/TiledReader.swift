@@ -113,8 +113,9 @@ final class TiledReader: Sendable {
 
     /// One tile: the shared fill tile for an unallocated chunk, else through the cache.
     func fetch(_ tile: [Int]) throws(ChunkReadError) -> Tile {
-        if case .chunks(let index, _) = source, case .unallocated? = index.entry(of: tile) {
-            return makeFillTile()
+        if case .chunks(let index, _) = source {
+            if index.entry(of: tile) == nil { try prepare([tile]) }
+            if case .unallocated? = index.entry(of: tile) { return makeFillTile() }
         }
         return try context.cache.tile(for: TileKey(dataset: datasetID, tile: tile)) { () throws(ChunkReadError) -> Tile in
             try load(tile)
@@ -127,12 +128,13 @@ final class TiledReader: Sendable {
         case .blocks:
             return try loadBlock(tile)
         case .chunks(let index, let filters):
-            if index.entry(of: tile) == nil { try prepare([tile]) }
             switch index.entry(of: tile) {
             case .allocated(let location)?:
                 return try loadChunk(tile, location: location, filters: filters)
-            case .unallocated?, nil:
+            case .unallocated?:
                 return makeFillTile()
+            case nil:
+                throw ChunkReadError("\(chunkName(tile)): location unknown (engine bug)")
             }
         }
     }
