@@ -31,7 +31,7 @@ package final class ChunkEngine: Sendable {
     private let registry = Mutex(Registry())
 
     package convenience init(cacheBytes: Int) {
-        self.init(cacheBytes: cacheBytes, codec: PassthroughCodec(), scheduler: InlineDecodeScheduler())
+        self.init(cacheBytes: cacheBytes, codec: FilterPipelineCodec(), scheduler: InlineDecodeScheduler())
     }
 
     /// `codec` decodes chunks (tests inject counting or failing ones); `scheduler` runs
