@@ -133,6 +133,30 @@ final class HDF5CorpusTests: XCTestCase {
         XCTAssertEqual(try dataset.read(offset: UInt64(3 * frame), count: 10), Array(expected[(3 * frame)..<(3 * frame + 10)]))
     }
 
+    func testConcurrentReadersOverRealChunksWithATinyCache() throws {
+        let container = try HDF5Container.open(path: Corpus.path("types.h5"))
+        let engine = ChunkEngine(cacheBytes: 4096)
+        for name in ["/layouts/chunked_gzip", "/layouts/chunked_bslz4", "/layouts/chunked_fill"] {
+            let path = H5Path(parsing: name)
+            let dataset = try engine.dataset(reader: container, path: path, info: try container.dataset(at: path))
+            let expected = try Corpus.expectedBytes(file: "types.h5", dataset: name)
+            let mismatches = ResultsBox(count: 4)
+            DispatchQueue.concurrentPerform(iterations: 4) { worker in
+                var random = SeededRandom(seed: UInt64(worker))
+                var bad = 0
+                for _ in 0..<60 {
+                    let offset = Int.random(in: 0..<expected.count, using: &random)
+                    let count = Int.random(in: 1...expected.count, using: &random)
+                    let got = (try? dataset.read(offset: UInt64(offset), count: count)) ?? []
+                    if got != Array(expected[offset..<min(expected.count, offset + count)]) { bad += 1 }
+                }
+                mismatches.set(worker, [UInt8(min(bad, 255))])
+            }
+            XCTAssertEqual(mismatches.all, [[0], [0], [0], [0]], name)
+            XCTAssertLessThanOrEqual(engine.cachedBytes, 4096)
+        }
+    }
+
     private func runPython(_ source: String) throws {
         let python = "/tmp/venv-probe/bin/python"
         guard FileManager.default.isExecutableFile(atPath: python) else { throw XCTSkip("no h5py venv") }
