@@ -75,7 +75,8 @@ package final class ChunkEngine: Sendable {
     }
 
     /// Forgets everything known about one container: descriptor, chunk locations, cached
-    /// tiles. For when the file changes under the engine (the write path).
+    /// tiles. For when the file changes under the engine (the write path). Datasets made
+    /// before keep what they knew: make them again.
     package func invalidate(filePath: String) {
         let ids: Set<Int> = registry.withLock { registry in
             let keys = registry.datasets.keys.filter { $0.filePath == filePath }

@@ -41,10 +41,16 @@ final class TiledReader: Sendable {
         let elementSize = grid.elementSize
         let end = offset + count
         let elements = (offset / elementSize) ..< ((end + elementSize - 1) / elementSize)
-        let tiles = grid.tiles(touching: elements)
-        try prepare(tiles)
-        if context.scheduler.isConcurrent && tiles.count > 1 {
-            context.scheduler.schedule(tiles.dropFirst().map { tile in { _ = try? self.fetch(tile) } })
+        // The list of tiles is needed for one batched location lookup and for handing
+        // loads to a concurrent scheduler; blocks read inline need neither.
+        var decodesChunks = false
+        if case .chunks = source { decodesChunks = true }
+        if decodesChunks || context.scheduler.isConcurrent {
+            let tiles = grid.tiles(touching: elements)
+            try prepare(tiles)
+            if context.scheduler.isConcurrent && tiles.count > 1 {
+                context.scheduler.schedule(tiles.dropFirst().map { tile in { _ = try? self.fetch(tile) } })
+            }
         }
 
         var failure: ChunkReadError?
