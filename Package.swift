@@ -43,6 +43,7 @@ let package = Package(
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "H5Model", "TestSupport"]),
         .testTarget(name: "ChunkEngineTests", dependencies: ["ChunkEngine", "Codecs", "HDF5", "H5Model", "TestSupport"]),
         .testTarget(name: "H5FSTests", dependencies: ["H5FS", "HDF5", "H5Model", "TestSupport"]),
+        .testTarget(name: "FUSEBridgeTests", dependencies: ["FUSEBridge", "H5FS"]),
     ],
     swiftLanguageModes: [.v6]
 )
