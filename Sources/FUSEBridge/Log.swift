@@ -1,28 +1,18 @@
 import Glibc
-import Synchronization
 
-/// Where the daemon's messages go: stderr in the foreground, syslog once
-/// daemonized (stderr is /dev/null then). Shared by every session thread.
+/// Where the daemon's messages go: stderr in the foreground, syslog as a
+/// daemon (its stderr is /dev/null). Shared by every session thread.
 package final class Log: Sendable {
     package enum Destination: Sendable { case standardError, syslog }
 
     /// Log every request and its outcome (`h5mount -d`).
     package let debugEnabled: Bool
-    private let destination: Mutex<Destination>
+    private let destination: Destination
 
     package init(destination: Destination, debug: Bool) {
-        self.destination = Mutex(destination)
+        self.destination = destination
         self.debugEnabled = debug
         if destination == .syslog { Self.openSyslog() }
-    }
-
-    /// Switch to syslog after daemonizing.
-    package func useSyslog() {
-        let switched = destination.withLock { current -> Bool in
-            defer { current = .syslog }
-            return current != .syslog
-        }
-        if switched { Self.openSyslog() }
     }
 
     package func error(_ message: String) { write(LOG_ERR, message) }
@@ -34,7 +24,7 @@ package final class Log: Sendable {
     }
 
     private func write(_ priority: Int32, _ message: String) {
-        switch destination.withLock({ $0 }) {
+        switch destination {
         case .standardError:
             // One write(2) per line, so lines from concurrent session
             // threads never interleave.

@@ -41,7 +41,8 @@ package final class MountSession {
 
     package func mount(at mountPoint: String) throws(SessionError) {
         guard fuse_session_mount(session, mountPoint) == 0 else {
-            throw SessionError(message: "could not mount on \(mountPoint)")
+            // libfuse or fusermount3 has printed the reason on stderr.
+            throw SessionError(message: "mount failed")
         }
         mounted = true
     }

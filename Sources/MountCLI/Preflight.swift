@@ -31,6 +31,12 @@ package func checkMountPoint(_ path: String, mounts: [MountEntry] = currentMount
     }
     guard info.st_mode & S_IFMT == S_IFDIR else { throw CLIError.path(.mountPoint, path, errno: ENOTDIR) }
     if let entry = mountEntry(at: absolute, in: mounts) {
+        // stat may still answer from the kernel's attribute cache after the
+        // daemon died; statfs always asks the daemon.
+        var fsInfo = statvfs()
+        if entry.fileSystemType.hasPrefix("fuse"), statvfs(path, &fsInfo) != 0, errno == ENOTCONN {
+            throw deadMount(path)
+        }
         let unmount = entry.fileSystemType == "fuse.h5mount" ? "h5mount -u" : "umount"
         throw CLIError(.mountPoint, "h5mount: \(path): already a mount point (\(entry.fileSystemType) from "
                        + "\(entry.source)); unmount it first: \(unmount) \(path)")
@@ -48,17 +54,18 @@ package func deadMount(_ path: String) -> CLIError {
              + "not connected); remove it with: fusermount3 -u \(path)")
 }
 
-/// /dev/fuse exists (and, for root, opens); a user also needs fusermount3.
+/// /dev/fuse exists and opens for reading and writing (libfuse opens it
+/// itself, also for a user, before it asks fusermount3 to mount); a user
+/// also needs fusermount3.
 package func checkFUSEAvailable() throws(CLIError) {
     var info = stat()
     guard stat("/dev/fuse", &info) == 0 else {
         throw CLIError.path(.fuseUnavailable, "/dev/fuse", errno: errno, hint: "is the fuse module loaded? try: modprobe fuse")
     }
-    if geteuid() == 0 {
-        guard access("/dev/fuse", R_OK | W_OK) == 0 else {
-            throw CLIError.path(.fuseUnavailable, "/dev/fuse", errno: errno)
-        }
-    } else if findExecutable("fusermount3") == nil {
+    guard access("/dev/fuse", R_OK | W_OK) == 0 else {
+        throw CLIError.path(.fuseUnavailable, "/dev/fuse", errno: errno)
+    }
+    if geteuid() != 0 && findExecutable("fusermount3") == nil {
         throw CLIError(.fuseUnavailable, "h5mount: fusermount3 not found in PATH (install the fuse3 package)")
     }
 }
