@@ -23,7 +23,9 @@ let package = Package(
         // Plain value types shared by every layer: datatypes, layouts, JSON, the reader protocol.
         .target(name: "H5Model"),
         // Pure byte transforms (HDF5 filter pipeline): deflate, shuffle, fletcher32, lz4, bitshuffle.
-        .target(name: "Codecs", dependencies: ["CLZ4", "CDeflate", "H5Model"]),
+        .target(name: "Codecs", dependencies: ["CLZ4", "CDeflate", "CodecKernels", "H5Model"]),
+        // SIMD byte/bit transposes and Fletcher-32 for Codecs (C for SSE2/AVX2, picked at run time).
+        .target(name: "CodecKernels"),
         // The only importer of CHDF5: a Swift face on libhdf5 behind one gate.
         .target(name: "HDF5", dependencies: ["CHDF5", "H5Model"]),
         // Chunk index, pread, filter pipeline, decoded-chunk cache.

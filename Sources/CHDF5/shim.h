@@ -35,8 +35,18 @@ static inline hid_t h5m_t_c_s1(void) { return H5T_C_S1; }
 static inline hid_t h5m_t_std_ref_obj(void) { return H5T_STD_REF_OBJ; }
 static inline hid_t h5m_t_std_ref_dsetreg(void) { return H5T_STD_REF_DSETREG; }
 static inline hid_t h5m_t_std_u8le(void) { return H5T_STD_U8LE; }
+static inline unsigned h5m_f_obj_local_objects(void) {
+    return H5F_OBJ_DATASET | H5F_OBJ_GROUP | H5F_OBJ_DATATYPE | H5F_OBJ_ATTR | H5F_OBJ_LOCAL;
+}
 static inline hsize_t h5m_s_unlimited(void) { return H5S_UNLIMITED; }
 static inline haddr_t h5m_haddr_undef(void) { return HADDR_UNDEF; }
 static inline size_t h5m_t_variable(void) { return H5T_VARIABLE; }
+
+// Error classes and codes (macros over H5OPEN'd globals), used to classify a failed call.
+static inline hid_t h5m_e_err_cls(void) { return H5E_ERR_CLS; }
+static inline hid_t h5m_e_notfound(void) { return H5E_NOTFOUND; }
+static inline hid_t h5m_e_pline(void) { return H5E_PLINE; }
+static inline hid_t h5m_e_plugin(void) { return H5E_PLUGIN; }
+static inline hid_t h5m_e_cantload(void) { return H5E_CANTLOAD; }
 
 #endif

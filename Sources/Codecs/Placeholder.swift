@@ -1,1 +1,0 @@
-// Module Codecs: placeholder until its first real file lands.

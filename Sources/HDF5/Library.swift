@@ -1,0 +1,47 @@
+import CHDF5
+import H5Model
+import Synchronization
+
+/// The one process-wide gate around libhdf5 (after hdf5-rust's `sync.rs`).
+///
+/// libhdf5 1.10 is thread-safe only through its own global lock, which makes
+/// each *call* atomic but not a *sequence* (open, query, close; or a failing
+/// call followed by reading its error stack). Every sequence of calls in this
+/// module therefore runs inside `HDF5Library.locked`. Rules:
+/// - never call out of this module while holding the gate (closures passed in
+///   contain only libhdf5 calls and plain value building);
+/// - every `hid_t` opened inside a sequence is closed inside it (see `Handle`);
+/// - the gate is not re-entrant: code running under it never calls `locked` again.
+package enum HDF5Library {
+    /// The state is only "has H5open run"; the lock is the point.
+    private static let gate = Mutex<Bool>(false)
+
+    /// Runs `body` while holding the gate, initialising the library on first use.
+    static func locked<Result, Failure: Error>(
+        _ body: () throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        try gate.withLock { (initialised: inout Bool) throws(Failure) -> Result in
+            if !initialised {
+                _ = H5open()
+                initialised = true
+            }
+            // The automatic error printing is per thread in a thread-safe build (each
+            // thread has its own error stack), so silence it on whatever thread is here.
+            // It is two stores inside the library: cheap next to any real call.
+            _ = H5Eset_auto2(h5m_e_default(), nil, nil)
+            return try body()
+        }
+    }
+
+    /// Puts a directory first in libhdf5's filter plugin search path (like `HDF5_PLUGIN_PATH`),
+    /// e.g. hdf5plugin's `plugins` directory, so `readBlock` can decode lz4 or bitshuffle.
+    /// First, because libhdf5 1.10 gives up the whole search at a directory it cannot open,
+    /// and its default directory usually does not exist.
+    package static func addPluginPath(_ directory: String) throws(StoreError) {
+        try locked { () throws(StoreError) in
+            if H5PLprepend(directory) < 0 {
+                throw ErrorStack.error(.invalidArgument, "cannot add plugin path \(directory)")
+            }
+        }
+    }
+}

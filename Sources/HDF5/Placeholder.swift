@@ -1,1 +1,0 @@
-// Module HDF5: placeholder until its first real file lands.

@@ -1,1 +1,0 @@
-// Test fixtures and helpers shared by the unit tests.
