@@ -1,10 +1,9 @@
 import FUSEBridge
-import Glibc
 import H5FS
 
 /// Opens the container h5mount serves. Runs in the daemon process (after the
-/// fork), so the filesystem's threads start where they are used.
-/// Placeholder until H5FS.ContainerFilesystem is merged into main.
+/// fork, see MountCLI.runMount), so the chunk engine's threads start in the
+/// process that uses them. The filesystem's messages go to the daemon's log.
 func openContainer(path: String, options: MountOptions, log: Log) throws(FSError) -> any FilesystemOperations {
-    throw FSError(ENOSYS, "the filesystem core is not built into this h5mount yet")
+    try ContainerFilesystem(containerPath: path, options: options, log: { log.warning($0) })
 }
