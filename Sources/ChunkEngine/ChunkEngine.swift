@@ -1,0 +1,98 @@
+import H5Model
+import Synchronization
+
+/// Reads the raw-array files of datasets (DESIGN.md §1, §3 "ChunkEngine") without libhdf5
+/// wherever it can: chunk locations are learnt once through the `ContainerReader`, chunks
+/// are read with pread on the engine's own descriptors and decoded by the codec outside
+/// every lock, and decoded chunks live in one LRU cache with a byte budget.
+///
+/// Locks: the engine's registry, the file table, each chunk index, the cache, each fill
+/// tile and each in-flight latch have their own lock. None is ever taken while another is
+/// held, and none is held during I/O, decoding or a reader call (lock order: no nesting).
+package final class ChunkEngine: Sendable {
+    let context: EngineContext
+
+    /// Datasets seen so far, by what makes their tiles interchangeable. The id keys the
+    /// cache; the index remembers chunk locations for the engine's lifetime.
+    private struct DatasetKey: Hashable {
+        var filePath: String
+        var path: H5Path
+        var tileShape: [Int]
+        var decodesChunks: Bool
+    }
+    private struct Registered {
+        var id: Int
+        var index: ChunkIndex
+    }
+    private struct Registry {
+        var datasets: [DatasetKey: Registered] = [:]
+        var nextID = 0
+    }
+    private let registry = Mutex(Registry())
+
+    package convenience init(cacheBytes: Int) {
+        self.init(cacheBytes: cacheBytes, codec: FilterPipelineCodec(), scheduler: InlineDecodeScheduler())
+    }
+
+    /// `codec` decodes chunks (tests inject counting or failing ones); `scheduler` runs
+    /// cache-filling loads (the seam for parallel decode and read-ahead).
+    package init(cacheBytes: Int, codec: any ChunkCodec, scheduler: any DecodeScheduler = InlineDecodeScheduler()) {
+        context = EngineContext(cacheBytes: cacheBytes, codec: codec, scheduler: scheduler)
+    }
+
+    package var cachedBytes: Int { context.cache.cachedBytes }
+
+    /// Whether chunks with this filter pipeline are decoded natively (else read through libhdf5).
+    package func decodesNatively(_ filters: [FilterSpec]) -> Bool { context.codec.canDecode(filters) }
+
+    package var statistics: ChunkEngineStatistics {
+        ChunkEngineStatistics(cachedBytes: context.cache.cachedBytes,
+                              cachedTiles: context.cache.cachedTiles,
+                              chunkLoads: context.counters.chunkLoads.load(ordering: .relaxed),
+                              blockReads: context.counters.blockReads.load(ordering: .relaxed),
+                              locateCalls: context.counters.locateCalls.load(ordering: .relaxed))
+    }
+
+    /// Prepares reads of one dataset with a fixed-size raw form (`.rawArray` or `.bytes`).
+    /// Cheap: no I/O and no reader call until the first read.
+    package func dataset(reader: any ContainerReader, path: H5Path, info: DatasetInfo) throws(ChunkReadError) -> RawArrayDataset {
+        let plan = try RawArrayPlan(path: path, info: info, canDecode: context.codec.canDecode)
+        let storage: RawArrayDataset.Storage
+        switch plan.access {
+        case .empty:
+            storage = .empty
+        case .direct(let fileOffset):
+            storage = .direct(fileOffset: fileOffset)
+        case .tiles(let grid, let decodesChunks):
+            let registered = register(DatasetKey(filePath: reader.filePath, path: path,
+                                                 tileShape: grid.tileShape, decodesChunks: decodesChunks))
+            let source: TiledReader.Source = decodesChunks ? .chunks(registered.index, filters: info.filters) : .blocks
+            storage = .tiled(TiledReader(grid: grid, source: source, path: path, isScalar: plan.isScalar,
+                                         datasetID: registered.id, reader: reader,
+                                         fillElement: info.fillValueBytes, context: context))
+        }
+        return RawArrayDataset(byteCount: plan.byteCount, path: path, reader: reader, storage: storage, context: context)
+    }
+
+    /// Forgets everything known about one container: descriptor, chunk locations, cached
+    /// tiles. For when the file changes under the engine (the write path). Datasets made
+    /// before keep what they knew: make them again.
+    package func invalidate(filePath: String) {
+        let ids: Set<Int> = registry.withLock { registry in
+            let keys = registry.datasets.keys.filter { $0.filePath == filePath }
+            return Set(keys.compactMap { registry.datasets.removeValue(forKey: $0)?.id })
+        }
+        context.cache.remove(datasets: ids)
+        context.files.forget(path: filePath)
+    }
+
+    private func register(_ key: DatasetKey) -> Registered {
+        registry.withLock { registry in
+            if let known = registry.datasets[key] { return known }
+            let registered = Registered(id: registry.nextID, index: ChunkIndex())
+            registry.nextID += 1
+            registry.datasets[key] = registered
+            return registered
+        }
+    }
+}

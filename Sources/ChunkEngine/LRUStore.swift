@@ -1,0 +1,82 @@
+/// Tiles in least-recently-used order with a byte total: a doubly linked list threaded
+/// through an array of slots, so get, insert and evict are O(1). Not thread-safe: the
+/// cache keeps it inside its mutex.
+struct LRUStore {
+    private struct Node {
+        var key: TileKey
+        var tile: Tile
+        var newer: Int
+        var older: Int
+    }
+
+    private var nodes: [Node?] = []
+    private var freeSlots: [Int] = []
+    private var slotOf: [TileKey: Int] = [:]
+    private var newest = -1
+    private var oldest = -1
+    private(set) var bytes = 0
+
+    var count: Int { slotOf.count }
+
+    /// The tile under `key`, marked most recently used.
+    mutating func get(_ key: TileKey) -> Tile? {
+        guard let slot = slotOf[key], let node = nodes[slot] else { return nil }
+        unlink(slot)
+        pushNewest(slot)
+        return node.tile
+    }
+
+    func contains(_ key: TileKey) -> Bool { slotOf[key] != nil }
+
+    /// Adds a tile (replacing any under the same key) as the most recently used.
+    mutating func insert(_ key: TileKey, _ tile: Tile) {
+        remove(key)
+        let node = Node(key: key, tile: tile, newer: -1, older: -1)
+        let slot: Int
+        if let free = freeSlots.popLast() {
+            slot = free
+            nodes[slot] = node
+        } else {
+            slot = nodes.count
+            nodes.append(node)
+        }
+        slotOf[key] = slot
+        pushNewest(slot)
+        bytes += tile.bytes.count
+    }
+
+    /// Drops least recently used tiles until the total is at most `budget`.
+    mutating func evict(toFit budget: Int) {
+        while bytes > budget, oldest >= 0, let node = nodes[oldest] {
+            remove(node.key)
+        }
+    }
+
+    mutating func remove(_ key: TileKey) {
+        guard let slot = slotOf.removeValue(forKey: key), let node = nodes[slot] else { return }
+        unlink(slot)
+        bytes -= node.tile.bytes.count
+        nodes[slot] = nil
+        freeSlots.append(slot)
+    }
+
+    mutating func removeAll(where shouldRemove: (TileKey) -> Bool) {
+        for key in slotOf.keys where shouldRemove(key) { remove(key) }
+    }
+
+    private mutating func unlink(_ slot: Int) {
+        guard let node = nodes[slot] else { return }
+        if node.newer >= 0 { nodes[node.newer]?.older = node.older } else { newest = node.older }
+        if node.older >= 0 { nodes[node.older]?.newer = node.newer } else { oldest = node.newer }
+        nodes[slot]?.newer = -1
+        nodes[slot]?.older = -1
+    }
+
+    private mutating func pushNewest(_ slot: Int) {
+        nodes[slot]?.older = newest
+        nodes[slot]?.newer = -1
+        if newest >= 0 { nodes[newest]?.newer = slot }
+        newest = slot
+        if oldest < 0 { oldest = slot }
+    }
+}

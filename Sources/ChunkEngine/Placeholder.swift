@@ -1,1 +1,0 @@
-// Module ChunkEngine: placeholder until its first real file lands.

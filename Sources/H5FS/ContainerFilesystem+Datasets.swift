@@ -1,0 +1,90 @@
+import Glibc
+import H5Model
+
+/// Dataset files and sidecars.
+extension ContainerFilesystem {
+    /// The node of a dataset, made on first sight: its description is read once,
+    /// and text or JSON renderings are rendered then (their size is their length).
+    func datasetNode(file: MountedFile, path: H5Path, info: ObjectInfo) throws(StoreError) -> Node {
+        let key = NodeKey.object(file: file.index, address: info.address)
+        if let known = nodes.node(forKey: key) { return known }
+        let reader = file.reader
+        let dataset = try reader.dataset(at: path)
+        let rendering = dataset.type.rendering(rank: dataset.shape?.count)
+        let attributes = info.attributeCount > 0
+            ? try reader.attributes(of: path).filter { NameRules.isVisibleAttribute($0.name) } : []
+        let content: NodeContent
+        switch rendering {
+        case .bytes, .rawArray:
+            do {
+                content = .rawArray(try engine.dataset(reader: reader, path: path, info: dataset))
+            } catch {
+                throw StoreError(.unreadable, error.message)
+            }
+        case .text:
+            content = .rendered(TextRendering.text(try reader.readStrings(dataset: path)))
+        case .jsonLines:
+            content = .rendered(TextRendering.jsonLines(try reader.readJSONElements(dataset: path)))
+        }
+        let description = DatasetDescription(info: dataset, rendering: rendering, attributes: attributes)
+        let made = Node(id: 0, kind: .dataset(file: file.index, path: path, content: content, description: description),
+                        attributes: makeAttributes(id: 0, mode: S_IFREG | fileMode,
+                                                   linkCount: UInt32(clamping: max(1, info.referenceCount)),
+                                                   size: content.size, time: time(info, file: file)))
+        do {
+            return try nodes.node(forKey: key) { id in made.withID(id) }
+        } catch {
+            throw StoreError(.unreadable, error.message)
+        }
+    }
+
+    /// The sidecar `NAME.attrs` of a dataset node, if it has one.
+    func datasetSidecar(of node: Node, file: MountedFile, address: UInt64?) throws(FSError) -> Node? {
+        guard case .dataset(_, let path, _, let description) = node.kind, description.hasSidecar,
+              let address else { return nil }
+        return try nodes.node(forKey: .sidecar(file: file.index, address: address)) { id in
+            let json = SidecarBuilder.dataset(description.info, rendering: description.rendering,
+                                              attributes: description.attributes)
+            return sidecarNode(id: id, file: file, objectPath: path, json: json, time: node.attributes.modificationTime)
+        }
+    }
+
+    /// The hidden `.attrs` of a group, when the group has user-visible attributes.
+    func groupSidecar(file: MountedFile, path: H5Path, address: UInt64) throws(FSError) -> Node? {
+        if let known = nodes.node(forKey: .sidecar(file: file.index, address: address)) { return known }
+        let (info, attributes) = try groupAttributes(file: file, path: path)
+        guard !attributes.isEmpty else { return nil }
+        return try nodes.node(forKey: .sidecar(file: file.index, address: address)) { id in
+            sidecarNode(id: id, file: file, objectPath: path, json: SidecarBuilder.group(attributes: attributes),
+                        time: time(info, file: file))
+        }
+    }
+
+    /// A group's user-visible attributes (read only when it has any attribute at all).
+    func groupAttributes(file: MountedFile, path: H5Path) throws(FSError) -> (ObjectInfo, [Attribute]) {
+        do {
+            let info = try file.reader.object(at: path)
+            guard info.attributeCount > 0 else { return (info, []) }
+            return (info, try file.reader.attributes(of: path).filter { NameRules.isVisibleAttribute($0.name) })
+        } catch {
+            log("cannot read attributes of \(path): \(error.message)")
+            throw FSError(error, context: path.description)
+        }
+    }
+
+    private func sidecarNode(id: NodeID, file: MountedFile, objectPath: H5Path, json: JSONValue, time: Timestamp) -> Node {
+        let bytes = Array(json.prettyText.utf8)
+        return Node(id: id, kind: .sidecar(file: file.index, objectPath: objectPath, content: .rendered(bytes)),
+                    attributes: makeAttributes(id: id, mode: S_IFREG | fileMode, linkCount: 1,
+                                               size: UInt64(bytes.count), time: time))
+    }
+}
+
+extension Node {
+    /// The same node under another id (nodes are built before the table hands out the id).
+    func withID(_ id: NodeID) -> Node {
+        var attributes = self.attributes
+        attributes.node = id
+        return Node(id: id, kind: kind, attributes: attributes)
+    }
+}

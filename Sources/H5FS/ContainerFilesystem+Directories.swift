@@ -1,0 +1,236 @@
+import Glibc
+import H5Model
+
+/// Resolving names and listing directories: the namespace mapping of DESIGN.md §1.
+extension ContainerFilesystem {
+    /// The node `name` leads to in `directory`. Real objects win over sidecars of the same name.
+    func child(of directory: Node, named name: String) throws(FSError) -> Node {
+        switch directory.kind {
+        case .externalRoot:
+            let file = try files.externalFile(entry: name)
+            return try rootNode(of: file)
+        case .directory(let fileIndex, let path, let address, _):
+            let file = files[fileIndex]
+            guard NameRules.isValidFileName(name) else { throw FSError.notFound(path.appending(name).description) }
+            if let link = try link(named: name, in: path, file: file), let node = try node(for: link, in: file, directory: path, address: address) {
+                return node
+            }
+            if name.hasSuffix(NameRules.sidecarSuffix) {
+                let base = String(name.dropLast(NameRules.sidecarSuffix.count))
+                if base.isEmpty {
+                    if let sidecar = try groupSidecar(file: file, path: path, address: address) { return sidecar }
+                } else if let link = try link(named: base, in: path, file: file),
+                          let target = try node(for: link, in: file, directory: path, address: address),
+                          let sidecar = try datasetSidecar(of: target, file: file, address: addressOf(link)) {
+                    return sidecar
+                }
+            }
+            if fileIndex == 0, path.components.isEmpty, name == NameRules.externalDirectory {
+                return try externalRootNode()
+            }
+            throw FSError.notFound(path.appending(name).description)
+        default:
+            throw FSError(ENOTDIR, "node \(directory.id) is not a directory")
+        }
+    }
+
+    /// Every entry of a directory; objects that cannot be shown are left out and logged once.
+    func entries(of directory: Node) throws(FSError) -> [DirectoryEntry] {
+        switch directory.kind {
+        case .externalRoot:
+            var out: [DirectoryEntry] = []
+            for file in files.openedExternalFiles {
+                guard let name = file.mountPrefix.last else { continue }
+                out.append(DirectoryEntry(name: name, attributes: try rootNode(of: file).attributes))
+            }
+            return out
+        case .directory(let fileIndex, let path, let address, _):
+            let file = files[fileIndex]
+            let links: [Link]
+            do {
+                links = try file.reader.links(in: path)
+            } catch {
+                let failure = FSError(error, context: path.description)
+                log("cannot list \(path): \(error.message)")
+                throw failure
+            }
+            var out: [DirectoryEntry] = []
+            var taken = Set<String>()
+            var sidecars: [DirectoryEntry] = []
+            for link in links {
+                guard NameRules.isValidFileName(link.name) else {
+                    logOnce("\(file.reader.filePath): \(path): left out a link whose name is not a valid file name (\(link.name.utf8.count) bytes)")
+                    continue
+                }
+                guard let node = try node(for: link, in: file, directory: path, address: address) else { continue }
+                taken.insert(link.name)
+                out.append(DirectoryEntry(name: link.name, attributes: node.attributes))
+                let sidecarName = link.name + NameRules.sidecarSuffix
+                if NameRules.isValidFileName(sidecarName),
+                   let sidecar = try datasetSidecar(of: node, file: file, address: addressOf(link)) {
+                    sidecars.append(DirectoryEntry(name: sidecarName, attributes: sidecar.attributes))
+                }
+            }
+            if let sidecar = try groupSidecar(file: file, path: path, address: address) {
+                sidecars.append(DirectoryEntry(name: NameRules.sidecarSuffix, attributes: sidecar.attributes))
+            }
+            // Real objects named like a sidecar shadow it.
+            for sidecar in sidecars where !taken.contains(sidecar.name) {
+                out.append(sidecar)
+                taken.insert(sidecar.name)
+            }
+            return out
+        default:
+            throw FSError(ENOTDIR, "node \(directory.id) is not a directory")
+        }
+    }
+
+    // MARK: - Links to nodes
+
+    func link(named name: String, in path: H5Path, file: MountedFile) throws(FSError) -> Link? {
+        do {
+            return try file.reader.link(named: name, in: path)
+        } catch {
+            log("cannot read link \(path.appending(name)): \(error.message)")
+            throw FSError(error, context: path.appending(name).description)
+        }
+    }
+
+    func addressOf(_ link: Link) -> UInt64? {
+        if case .hard(let address) = link.target { return address }
+        return nil
+    }
+
+    /// The node a link of group `directory` (at `address`) stands for; nil for links
+    /// that are not shown (user-defined classes, named datatypes).
+    func node(for link: Link, in file: MountedFile, directory: H5Path, address: UInt64) throws(FSError) -> Node? {
+        let path = directory.appending(link.name)
+        switch link.target {
+        case .hard(let objectAddress):
+            if let known = nodes.node(forKey: .object(file: file.index, address: objectAddress)) {
+                guard case .directory(_, _, _, let references) = known.kind, references > 1 else { return known }
+                return try groupNode(known, orAliasAt: path, in: file, directory: directory, parent: address)
+            }
+            let info: ObjectInfo
+            do {
+                info = try file.reader.object(at: path)
+            } catch {
+                return try unreadableNode(file: file, parent: address, path: path, error: error)
+            }
+            switch info.kind {
+            case .group:
+                let canonical = info.referenceCount > 1 ? canonicalPath(of: info.address, in: file, fallback: path) : path
+                let group = try nodes.node(forKey: .object(file: file.index, address: info.address)) { id in
+                    Node(id: id, kind: .directory(file: file.index, path: canonical, address: info.address,
+                                                  referenceCount: info.referenceCount),
+                         attributes: directoryAttributes(id: id, info: info, file: file))
+                }
+                return try groupNode(group, orAliasAt: path, in: file, directory: directory, parent: address)
+            case .dataset:
+                do {
+                    return try datasetNode(file: file, path: path, info: info)
+                } catch {
+                    return try unreadableNode(file: file, parent: address, path: path, error: error)
+                }
+            case .namedDatatype, .unknown:
+                logOnce("\(file.reader.filePath): \(path): left out an object that is neither a group nor a dataset")
+                return nil
+            }
+        case .soft(let value):
+            return try symlinkNode(key: .link(file: file.index, parent: address, name: link.name),
+                                   target: softLinkTarget(value, file: file, directory: directory), file: file)
+        case .external(let externalFile, let object):
+            let target = NameRules.relativePath(
+                from: file.mountComponents(directory),
+                to: [NameRules.externalDirectory, NameRules.externalEntryName(forFile: externalFile)]
+                    + H5Path(parsing: object).components)
+            return try symlinkNode(key: .link(file: file.index, parent: address, name: link.name), target: target, file: file)
+        case .unknown:
+            logOnce("\(file.reader.filePath): \(path): left out a link of a user-defined class")
+            return nil
+        }
+    }
+
+    /// A group with several hard links is a directory at its canonical path only;
+    /// elsewhere it is a symbolic link to it.
+    func groupNode(_ group: Node, orAliasAt path: H5Path, in file: MountedFile, directory: H5Path,
+                   parent: UInt64) throws(FSError) -> Node {
+        guard case .directory(_, let canonical, _, _) = group.kind, canonical != path else { return group }
+        let target = NameRules.relativePath(from: file.mountComponents(directory), to: file.mountComponents(canonical))
+        return try symlinkNode(key: .link(file: file.index, parent: parent, name: path.name), target: target, file: file)
+    }
+
+    /// Absolute soft links to objects of this file read back relative, so they
+    /// resolve inside the mount wherever it is; anything else reads back verbatim.
+    func softLinkTarget(_ value: String, file: MountedFile, directory: H5Path) -> String {
+        guard value.hasPrefix("/") else { return value }
+        let target = H5Path(parsing: value)
+        guard (try? file.reader.object(at: target)) != nil else { return value }
+        return NameRules.relativePath(from: file.mountComponents(directory), to: file.mountComponents(target))
+    }
+
+    func canonicalPath(of address: UInt64, in file: MountedFile, fallback: H5Path) -> H5Path {
+        let table: [UInt64: H5Path] = file.canonicalGroups.withLock { $0 } ?? {
+            let computed = (try? CanonicalGroupPaths.compute(file.reader)) ?? [:]
+            file.canonicalGroups.withLock { $0 = computed }
+            return computed
+        }()
+        return table[address] ?? fallback
+    }
+
+    func rootNode(of file: MountedFile) throws(FSError) -> Node {
+        let info: ObjectInfo
+        do {
+            info = try file.reader.object(at: .root)
+        } catch {
+            throw FSError(error, context: file.reader.filePath)
+        }
+        return try nodes.node(forKey: .object(file: file.index, address: info.address)) { id in
+            Node(id: id, kind: .directory(file: file.index, path: .root, address: info.address,
+                                          referenceCount: info.referenceCount),
+                 attributes: directoryAttributes(id: id, info: info, file: file))
+        }
+    }
+
+    func externalRootNode() throws(FSError) -> Node {
+        let file = files.container
+        return try nodes.node(forKey: .externalRoot) { id in
+            Node(id: id, kind: .externalRoot,
+                 attributes: makeAttributes(id: id, mode: S_IFDIR | 0o555, linkCount: 2, size: 0, time: file.fallbackTime))
+        }
+    }
+
+    func symlinkNode(key: NodeKey, target: String, file: MountedFile) throws(FSError) -> Node {
+        try nodes.node(forKey: key) { id in
+            Node(id: id, kind: .symlink(target: target),
+                 attributes: makeAttributes(id: id, mode: S_IFLNK | 0o777, linkCount: 1,
+                                            size: UInt64(target.utf8.count), time: file.fallbackTime))
+        }
+    }
+
+    /// An object libhdf5 cannot describe still lists (as an empty file); opening it answers EIO.
+    func unreadableNode(file: MountedFile, parent: UInt64, path: H5Path, error: StoreError) throws(FSError) -> Node {
+        logOnce("\(file.reader.filePath): \(path): unreadable: \(error.message)")
+        return try nodes.node(forKey: .link(file: file.index, parent: parent, name: path.name)) { id in
+            Node(id: id, kind: .unreadable(path: path, reason: error.message),
+                 attributes: makeAttributes(id: id, mode: S_IFREG | fileMode, linkCount: 1, size: 0, time: file.fallbackTime))
+        }
+    }
+
+    // MARK: - Attributes of nodes
+
+    var fileMode: UInt32 { isReadOnly ? 0o444 : 0o644 }
+
+    func time(_ info: ObjectInfo, file: MountedFile) -> Timestamp {
+        info.modificationTime.map { Timestamp(seconds: $0) } ?? file.fallbackTime
+    }
+
+    func directoryAttributes(id: NodeID, info: ObjectInfo, file: MountedFile) -> NodeAttributes {
+        makeAttributes(id: id, mode: S_IFDIR | 0o755, linkCount: 2, size: 0, time: time(info, file: file))
+    }
+
+    func makeAttributes(id: NodeID, mode: UInt32, linkCount: UInt32, size: UInt64, time: Timestamp) -> NodeAttributes {
+        NodeAttributes(node: id, mode: mode, linkCount: linkCount, size: size, uid: options.uid, gid: options.gid,
+                       accessTime: time, modificationTime: time, changeTime: time)
+    }
+}

@@ -1,0 +1,34 @@
+import Glibc
+import H5Model
+
+/// HDF5 attributes as `user.NAME` extended attributes of datasets and directories.
+extension ContainerFilesystem {
+    static let xattrNamespace = "user."
+
+    package func extendedAttributeNames(_ node: NodeID) throws(FSError) -> [String] {
+        try visibleAttributes(of: try existing(node)).map { ContainerFilesystem.xattrNamespace + $0.name }
+    }
+
+    package func extendedAttribute(_ node: NodeID, name: String) throws(FSError) -> [UInt8] {
+        let target = try existing(node)
+        guard name.hasPrefix(ContainerFilesystem.xattrNamespace) else {
+            throw FSError(ENODATA, "no extended attribute \(name)")
+        }
+        let attributeName = String(name.dropFirst(ContainerFilesystem.xattrNamespace.count))
+        guard let attribute = try visibleAttributes(of: target).first(where: { $0.name == attributeName }) else {
+            throw FSError(ENODATA, "no extended attribute \(name)")
+        }
+        return TextRendering.extendedAttributeValue(attribute.value)
+    }
+
+    private func visibleAttributes(of node: Node) throws(FSError) -> [Attribute] {
+        switch node.kind {
+        case .dataset(_, _, _, let description):
+            return description.attributes
+        case .directory(let fileIndex, let path, _, _):
+            return try groupAttributes(file: files[fileIndex], path: path).1
+        default:
+            return []
+        }
+    }
+}

@@ -1,0 +1,158 @@
+import ChunkEngine
+import Glibc
+import H5Model
+import HDF5
+import Synchronization
+
+/// The read-only view of one HDF5 container as a directory tree (DESIGN.md §1).
+///
+/// Node ids, names and byte ranges in; `FSError` out. Metadata comes from the
+/// files' `ContainerReader`s, dataset bytes from the chunk engine. Every call may
+/// run on any session thread: nodes are immutable, the node table and the file
+/// registry each have their own lock and neither is held while the other is
+/// taken or while libhdf5 is called.
+package final class ContainerFilesystem: FilesystemOperations {
+    let options: MountOptions
+    let files: MountedFiles
+    let nodes = NodeTable()
+    let engine: ChunkEngine
+    let log: @Sendable (String) -> Void
+    private let loggedOnce = Mutex<Set<String>>([])
+    private let nextHandle = Atomic<UInt64>(1)
+
+    package var isReadOnly: Bool { true }
+
+    /// Opens `containerPath` with libhdf5 and mounts its root.
+    package convenience init(containerPath: String, options: MountOptions,
+                             log: @escaping @Sendable (String) -> Void = { _ in }) throws(FSError) {
+        let opener: ContainerOpener = { path throws(StoreError) in try HDF5Container.open(path: path) }
+        let reader: ContainerReader
+        do {
+            reader = try opener(containerPath)
+        } catch {
+            throw ContainerFilesystem.openError(error, path: containerPath)
+        }
+        try self.init(container: reader, options: options, opener: opener, log: log)
+    }
+
+    /// Serves an already opened container; `opener` opens externally linked files.
+    package init(container: ContainerReader, options: MountOptions, opener: @escaping ContainerOpener,
+                 log: @escaping @Sendable (String) -> Void = { _ in }) throws(FSError) {
+        self.options = options
+        self.log = log
+        self.files = MountedFiles(container: container, opener: opener)
+        self.engine = ChunkEngine(cacheBytes: options.cacheBytes)
+        let rootInfo: ObjectInfo
+        do {
+            rootInfo = try container.object(at: .root)
+        } catch {
+            throw FSError(error, context: container.filePath)
+        }
+        let root = Node(id: 1, kind: .directory(file: 0, path: .root, address: rootInfo.address, referenceCount: rootInfo.referenceCount),
+                        attributes: directoryAttributes(id: 1, info: rootInfo, file: files.container))
+        nodes.installRoot(root, key: .object(file: 0, address: rootInfo.address))
+    }
+
+    /// Errors opening the container, worded for the command line.
+    static func openError(_ error: StoreError, path: String) -> FSError {
+        switch error.kind {
+        case .notHDF5: return FSError(EINVAL, "\(path): not an HDF5 file")
+        case .notFound: return FSError(ENOENT, "\(path): No such file or directory")
+        case .accessDenied: return FSError(EACCES, "\(path): Permission denied")
+        default: return FSError(EIO, "\(path): \(error.message)")
+        }
+    }
+
+    // MARK: - FilesystemOperations
+
+    package func lookup(parent: NodeID, name: String) throws(FSError) -> NodeAttributes {
+        let node = try child(of: try existing(parent), named: name)
+        nodes.countLookup(node.id)
+        return node.attributes
+    }
+
+    package func forget(node: NodeID, count: UInt64) {
+        nodes.forget(node, count: count)
+    }
+
+    package func countLookup(_ node: NodeID) {
+        nodes.countLookup(node)
+    }
+
+    package func attributes(of node: NodeID) throws(FSError) -> NodeAttributes {
+        try existing(node).attributes
+    }
+
+    package func readLink(_ node: NodeID) throws(FSError) -> String {
+        guard case .symlink(let target) = try existing(node).kind else {
+            throw FSError(EINVAL, "node \(node) is not a symbolic link")
+        }
+        return target
+    }
+
+    package func listDirectory(_ node: NodeID) throws(FSError) -> [DirectoryEntry] {
+        try entries(of: try existing(node))
+    }
+
+    package func open(_ node: NodeID, flags: Int32) throws(FSError) -> UInt64 {
+        let target = try existing(node)
+        if flags & O_ACCMODE != O_RDONLY || flags & O_TRUNC != 0 { throw FSError.readOnly("node \(node)") }
+        switch target.kind {
+        case .dataset, .sidecar: break
+        case .unreadable(let path, let reason):
+            throw FSError(EIO, "\(path): \(reason)")
+        case .directory, .externalRoot: throw FSError(EISDIR, "node \(node) is a directory")
+        case .symlink: throw FSError(ELOOP, "node \(node) is a symbolic link")
+        }
+        return nextHandle.wrappingAdd(1, ordering: .relaxed).oldValue
+    }
+
+    package func read(_ node: NodeID, handle: UInt64, offset: UInt64, size: Int) throws(FSError) -> [UInt8] {
+        let target = try existing(node)
+        let content: NodeContent
+        let path: H5Path
+        switch target.kind {
+        case .dataset(_, let p, let c, _): content = c; path = p
+        case .sidecar(_, let p, let c): content = c; path = p
+        case .unreadable(let p, let reason): throw FSError(EIO, "\(p): \(reason)")
+        default: throw FSError(EISDIR, "node \(node) is not a regular file")
+        }
+        switch content {
+        case .rendered(let bytes):
+            guard offset < UInt64(bytes.count), size > 0 else { return [] }
+            let start = Int(offset)
+            return Array(bytes[start..<min(bytes.count, start + size)])
+        case .rawArray(let dataset):
+            do {
+                return try dataset.read(offset: offset, count: size)
+            } catch {
+                let failure = FSError(EIO, "\(path): \(error.message)")
+                log("read error: \(failure.message)")
+                throw failure
+            }
+        }
+    }
+
+    package func release(_ node: NodeID, handle: UInt64) {}
+
+    package func statistics() -> FilesystemStatistics {
+        var st = stat()
+        let size = stat(files.container.reader.filePath, &st) == 0 ? UInt64(st.st_size) : 0
+        let nodeCount = UInt64(nodes.count)
+        return FilesystemStatistics(blockSize: 4096, totalBlocks: (size + 4095) / 4096, freeBlocks: 0,
+                                    availableBlocks: 0, totalFiles: nodeCount, freeFiles: 0, maxNameLength: 255)
+    }
+
+    // MARK: - Helpers shared by the extensions
+
+    func existing(_ id: NodeID) throws(FSError) -> Node {
+        guard let node = nodes.node(id) else { throw FSError(ENOENT, "unknown node \(id)") }
+        return node
+    }
+
+    /// Logs a message the first time it is seen (e.g. a name that cannot be shown).
+    func logOnce(_ message: String) {
+        let first = loggedOnce.withLock { $0.insert(message).inserted }
+        if first { log(message) }
+    }
+}
