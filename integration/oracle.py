@@ -352,7 +352,8 @@ def walk(path) -> Model:
                                                refcount=reference_count(obj), render=render,
                                                has_user_attrs=attrs)
                     model.dataset_paths.setdefault(addr, []).append(rel)
-                    wants_sidecar = render in ("raw", "json") or attrs
+                    # A null dataspace (no elements): what it shows is left open.
+                    wants_sidecar = render in ("raw", "json", "null") or attrs
                     if render == "null":
                         model.optional.add(rel)
                     if wants_sidecar and name + SIDECAR_SUFFIX not in name_set:

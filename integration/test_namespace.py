@@ -91,8 +91,10 @@ def test_stat_modes_owner_links_and_inodes(mounter, containers):
                 else:
                     if not stat.S_ISLNK(st.st_mode):
                         problems.append(f"{name}: {rel} ({kind}) is not a symlink: {oct(st.st_mode)}")
-                identity = (entry.address if kind in ("dataset", "dir") else ("path", rel))
                 if kind in ("dataset", "dir", "sidecar"):
+                    # A sidecar is its object's: the hard links of a dataset share one.
+                    identity = (entry.address if kind != "sidecar"
+                                else ("attrs", model.entries[model.sidecars[rel]].address))
                     previous = inode_owner.setdefault(st.st_ino, identity)
                     if previous != identity:
                         problems.append(f"{name}: st_ino {st.st_ino} shared by {rel} and another object")
@@ -325,7 +327,8 @@ def test_extended_attributes(mounter, containers):
                         problems.append(f"{name}: {entry.rel} user.{attr} is not JSON: {value[:80]!r}")
                         continue
                     if not oracle.json_equal(parsed, expected, tol):
-                        problems.append(f"{name}: {entry.rel} user.{attr} = {parsed!r}, h5py {expected!r}")
+                        problems.append(f"{name}: {entry.rel} user.{attr} = {value!r}, expected the JSON "
+                                        f"of h5py's {expected!r}")
                     if not oracle.is_compact_json(value):
                         problems.append(f"{name}: {entry.rel} user.{attr} is not compact JSON: {value[:80]!r}")
     problems.check()
