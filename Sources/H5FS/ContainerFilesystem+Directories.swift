@@ -96,6 +96,8 @@ extension ContainerFilesystem {
         }
     }
 
+    /// Written as an exhaustive switch on purpose: the `if case` spelling crashes the
+    /// Swift 6.3.1 optimizer (CopyPropagation) in `entries(of:)` under `-c release`.
     func addressOf(_ link: Link) -> UInt64? {
         switch link.target {
         case .hard(let address): return address
