@@ -34,8 +34,10 @@ let package = Package(
         .target(name: "H5FS", dependencies: ["H5Model", "HDF5", "ChunkEngine"]),
         // The only importer of CFUSE: libfuse3 low-level callbacks -> H5FS calls.
         .target(name: "FUSEBridge", dependencies: ["CFUSE", "H5FS", "H5Model"]),
+        // The CLI's logic, importable by tests: -o parsing, checks, daemon start, unmount.
+        .target(name: "MountCLI", dependencies: ["FUSEBridge", "H5FS"]),
         .executableTarget(name: "h5mount", dependencies: [
-            "FUSEBridge", "H5FS", "HDF5", "H5Model",
+            "MountCLI", "FUSEBridge", "H5FS", "HDF5", "H5Model",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -45,6 +47,8 @@ let package = Package(
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "H5Model", "TestSupport"]),
         .testTarget(name: "ChunkEngineTests", dependencies: ["ChunkEngine", "Codecs", "HDF5", "H5Model", "TestSupport"]),
         .testTarget(name: "H5FSTests", dependencies: ["H5FS", "HDF5", "H5Model", "TestSupport"]),
+        .testTarget(name: "FUSEBridgeTests", dependencies: ["FUSEBridge", "H5FS"]),
+        .testTarget(name: "MountCLITests", dependencies: ["MountCLI", "FUSEBridge", "H5FS"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -13,7 +13,10 @@ enum CanonicalGroupPaths {
         while !level.isEmpty {
             var next: [H5Path] = []
             for group in level {
-                for link in try reader.links(in: group) {
+                // A group that cannot be listed keeps its children out of the walk; a
+                // failure here must not lose the paths already found (cycles rely on them).
+                guard let links = try? reader.links(in: group) else { continue }
+                for link in links {
                     guard case .hard(let address) = link.target, canonical[address] == nil else { continue }
                     let child = group.appending(link.name)
                     // Unreadable children are skipped here; they answer EIO where they are listed.

@@ -1,0 +1,24 @@
+/// Kernel-facing settings of one mount, fixed at mount time.
+package struct BridgeConfiguration: Sendable, Hashable {
+    /// How long the kernel may trust a name -> node answer and a node's attributes.
+    /// Long on read-only mounts: nothing changes behind the kernel's back.
+    package var entryTimeout: Double
+    package var attributeTimeout: Double
+    /// Must equal the `max_read=` mount option handed to fuse_session_new
+    /// (libfuse refuses INIT otherwise).
+    package var maxRead: UInt32
+    package var maxWrite: UInt32
+    /// Asked of the kernel; it takes the minimum of this and the device's
+    /// read-ahead (128 KiB unless raised in /sys/class/bdi).
+    package var maxReadahead: UInt32
+
+    package static let defaultMaxRead: UInt32 = 1 << 20
+
+    package init(readOnly: Bool, maxRead: UInt32 = defaultMaxRead) {
+        entryTimeout = readOnly ? 3600 : 1
+        attributeTimeout = readOnly ? 3600 : 1
+        self.maxRead = maxRead
+        maxWrite = 1 << 20
+        maxReadahead = 1 << 20
+    }
+}

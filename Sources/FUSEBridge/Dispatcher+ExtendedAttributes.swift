@@ -1,0 +1,78 @@
+import CFUSE
+import Glibc
+import H5FS
+
+// getxattr, listxattr. setxattr/removexattr are mutations (Dispatcher+Mutations).
+
+/// The daemon's pid, answered on the mount's root so that `h5mount -u` can
+/// wait for the daemon serving a mount point to exit (the commit happens on
+/// exit). The bridge answers it, not H5FS, and it is not listed by listxattr.
+package let daemonPIDAttribute = "user.h5mount.pid"
+
+/// What getxattr/listxattr answer for a value and the caller's buffer size.
+package enum ExtendedAttributeReply: Equatable, Sendable {
+    /// A size-0 probe: how big the value is.
+    case size(Int)
+    case value([UInt8])
+}
+
+/// Linux's XATTR_SIZE_MAX: no value larger can cross the syscall boundary.
+let extendedAttributeSizeLimit = 65536
+
+package func extendedAttributeReply(_ value: [UInt8], bufferSize: Int) throws(FSError) -> ExtendedAttributeReply {
+    if value.count > extendedAttributeSizeLimit { throw FSError(E2BIG, "value of \(value.count) bytes exceeds XATTR_SIZE_MAX") }
+    if bufferSize == 0 { return .size(value.count) }
+    if bufferSize < value.count { throw FSError(ERANGE, "buffer of \(bufferSize) bytes, value of \(value.count)") }
+    return .value(value)
+}
+
+extension Dispatcher {
+    package func doGetExtendedAttribute(_ node: NodeID, name: String, size: Int) throws(FSError) -> ExtendedAttributeReply {
+        let value: [UInt8] = if node == rootNode && name == daemonPIDAttribute {
+            Array(String(getpid()).utf8)
+        } else {
+            try filesystem.extendedAttribute(node, name: name)
+        }
+        return try extendedAttributeReply(value, bufferSize: size)
+    }
+
+    /// Names as listxattr(2) returns them: each followed by a NUL.
+    package func doListExtendedAttributes(_ node: NodeID, size: Int) throws(FSError) -> ExtendedAttributeReply {
+        var packed: [UInt8] = []
+        for name in try filesystem.extendedAttributeNames(node) {
+            packed.append(contentsOf: name.utf8)
+            packed.append(0)
+        }
+        return try extendedAttributeReply(packed, bufferSize: size)
+    }
+
+    func getxattr(_ request: fuse_req_t?, node: NodeID, name: String?, size: Int) {
+        let operation = "GETXATTR \(node) \(name ?? "<not UTF-8>") size \(size)"
+        guard let name else { return replyError(request, FSError(ENODATA, ""), operation) }
+        do {
+            reply(request, try doGetExtendedAttribute(node, name: name, size: size), operation)
+        } catch {
+            replyError(request, error, operation)
+        }
+    }
+
+    func listxattr(_ request: fuse_req_t?, node: NodeID, size: Int) {
+        let operation = "LISTXATTR \(node) size \(size)"
+        do {
+            reply(request, try doListExtendedAttributes(node, size: size), operation)
+        } catch {
+            replyError(request, error, operation)
+        }
+    }
+
+    private func reply(_ request: fuse_req_t?, _ answer: ExtendedAttributeReply, _ operation: String) {
+        switch answer {
+        case .size(let size):
+            log.debug("\(operation) -> size \(size)")
+            fuse_reply_xattr(request, size)
+        case .value(let bytes):
+            log.debug("\(operation) -> \(bytes.count) bytes")
+            bytes.withUnsafeBytes { _ = fuse_reply_buf(request, $0.baseAddress, $0.count) }
+        }
+    }
+}

@@ -1,0 +1,67 @@
+import CFUSE
+import Glibc
+import H5FS
+
+// open, read, release, flush, fsync.
+
+extension Dispatcher {
+    package func doOpen(_ node: NodeID, flags: Int32) throws(FSError) -> UInt64 {
+        let writing = flags & O_ACCMODE != O_RDONLY || flags & O_TRUNC != 0
+        if writing && filesystem.isReadOnly { throw FSError(EROFS, "read-only mount") }
+        return try filesystem.open(node, flags: flags)
+    }
+
+    func open(_ request: fuse_req_t?, node: NodeID, info: UnsafeMutablePointer<fuse_file_info>?) {
+        guard let info else { return replyError(request, FSError(EIO, "open without file info"), "OPEN \(node)") }
+        let flags = info.pointee.flags
+        let operation = "OPEN \(node) flags 0x\(String(flags, radix: 16))"
+        do {
+            let handle = try doOpen(node, flags: flags)
+            info.pointee.fh = handle
+            // File contents never change under a read-only mount: keep the page cache across opens.
+            if filesystem.isReadOnly { info.pointee.keep_cache = 1 }
+            log.debug("\(operation) -> handle \(handle)")
+            if fuse_reply_open(request, info) != 0 {
+                // The kernel will never release a handle it did not receive.
+                filesystem.release(node, handle: handle)
+            }
+        } catch {
+            replyError(request, error, operation)
+        }
+    }
+
+    package func doRead(_ node: NodeID, handle: UInt64, offset: Int64, size: Int) throws(FSError) -> [UInt8] {
+        guard offset >= 0 else { throw FSError(EINVAL, "negative read offset") }
+        var bytes = try filesystem.read(node, handle: handle, offset: UInt64(offset), size: size)
+        if bytes.count > size {
+            log.error("READ \(node): filesystem returned \(bytes.count) bytes for \(size); truncating")
+            bytes.removeLast(bytes.count - size)
+        }
+        return bytes
+    }
+
+    func read(_ request: fuse_req_t?, node: NodeID, size: Int, offset: Int64,
+              info: UnsafeMutablePointer<fuse_file_info>?) {
+        let operation = "READ \(node) offset \(offset) size \(size)"
+        guard let handle = info?.pointee.fh else { return replyError(request, FSError(EBADF, "no handle"), operation) }
+        do {
+            let bytes = try doRead(node, handle: handle, offset: offset, size: size)
+            log.debug("\(operation) -> \(bytes.count) bytes")
+            bytes.withUnsafeBytes { _ = fuse_reply_buf(request, $0.baseAddress, $0.count) }
+        } catch {
+            replyError(request, error, operation)
+        }
+    }
+
+    func release(_ request: fuse_req_t?, node: NodeID, info: UnsafeMutablePointer<fuse_file_info>?) {
+        if let handle = info?.pointee.fh { filesystem.release(node, handle: handle) }
+        log.debug("RELEASE \(node)")
+        fuse_reply_err(request, 0)
+    }
+
+    /// close(2) and fsync(2) have nothing to flush on a read-only mount.
+    func flush(_ request: fuse_req_t?, node: NodeID, operation: String) {
+        log.debug("\(operation) \(node)")
+        fuse_reply_err(request, 0)
+    }
+}

@@ -1,0 +1,91 @@
+import CFUSE
+import Glibc
+import H5FS
+
+/// The bridge between libfuse's low-level callbacks and `FilesystemOperations`.
+///
+/// Every operation comes in two halves: `doX` computes the answer as a Swift
+/// value (or throws an `FSError`) and can be driven without a mount; `x`
+/// takes the libfuse request, calls `doX` and replies exactly once. Errors
+/// become replies only in `replyError`.
+///
+/// Locks: `directories` and `parents` each have their own; no code holds
+/// both, and none is held while calling into the filesystem or libfuse.
+package final class Dispatcher: Sendable {
+    package let filesystem: any FilesystemOperations
+    package let configuration: BridgeConfiguration
+    package let log: Log
+    package let directories = DirectoryHandles()
+    package let parents = ParentDirectories()
+
+    package init(filesystem: any FilesystemOperations, configuration: BridgeConfiguration, log: Log) {
+        self.filesystem = filesystem
+        self.configuration = configuration
+        self.log = log
+    }
+
+    /// The dispatcher behind a request. The session passes it as the
+    /// userdata of fuse_session_new and keeps it alive until the session is
+    /// destroyed, so the pointer is never dangling nor nil here.
+    static func of(_ request: fuse_req_t?) -> Dispatcher {
+        fromOpaque(fuse_req_userdata(request))
+    }
+
+    static func fromOpaque(_ pointer: UnsafeMutableRawPointer?) -> Dispatcher {
+        guard let pointer else { preconditionFailure("fuse session without its dispatcher") }
+        return Unmanaged<Dispatcher>.fromOpaque(pointer).takeUnretainedValue()
+    }
+
+    /// The one place an error becomes a reply. EIO means something broke
+    /// (an unreadable object, a bug): its cause always goes to the log.
+    func replyError(_ request: fuse_req_t?, _ error: FSError, _ operation: @autoclosure () -> String) {
+        var code = error.errno
+        if code <= 0 || code >= 4096 {
+            log.error("\(operation()): bad errno \(code) (\(error.message)); answering EIO")
+            code = EIO
+        } else if code == EIO {
+            log.error("\(operation()): \(error.message)")
+        } else {
+            log.debug("\(operation()) -> \(errnoName(code)) \(error.message)")
+        }
+        fuse_reply_err(request, code)
+    }
+
+    /// EROFS on a read-only mount; until the write path lands in
+    /// `FilesystemOperations` a writable mount cannot mutate either.
+    var mutationError: FSError {
+        filesystem.isReadOnly
+            ? FSError(EROFS, "read-only mount")
+            : FSError(ENOSYS, "the write path is not available yet")
+    }
+
+    func entryParameter(_ attributes: NodeAttributes) -> fuse_entry_param {
+        var entry = fuse_entry_param()
+        entry.ino = fuse_ino_t(attributes.node)
+        // Node ids are never reused while mounted (docs/architecture.md), so one generation suffices.
+        entry.generation = 1
+        entry.attr = attributes.statValue
+        entry.attr_timeout = configuration.attributeTimeout
+        entry.entry_timeout = configuration.entryTimeout
+        return entry
+    }
+}
+
+/// "ENOENT" rather than "No such file or directory" in debug lines.
+func errnoName(_ code: Int32) -> String {
+    switch code {
+    case ENOENT: "ENOENT"
+    case EROFS: "EROFS"
+    case ENODATA: "ENODATA"
+    case ERANGE: "ERANGE"
+    case EACCES: "EACCES"
+    case EISDIR: "EISDIR"
+    case ENOTDIR: "ENOTDIR"
+    case EINVAL: "EINVAL"
+    case EBADF: "EBADF"
+    case ENOSYS: "ENOSYS"
+    case E2BIG: "E2BIG"
+    case EIO: "EIO"
+    default: "errno \(code)"
+    }
+}

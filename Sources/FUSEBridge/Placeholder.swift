@@ -1,1 +1,0 @@
-// Module FUSEBridge: placeholder until its first real file lands.

@@ -1,0 +1,120 @@
+import FUSEBridge
+import H5FS
+
+/// What the `-o` options of one mount amount to.
+package struct ParsedMountOptions: Sendable, Equatable {
+    /// What the filesystem sees (read-only, cache budget, owner).
+    package var filesystem: MountOptions
+    /// Standard FUSE mount options, passed on to fuse_session_new as given.
+    package var fuseOptions: [String]
+    /// The `max_read=` the kernel is told (the bridge must answer INIT with the same).
+    package var maxRead: UInt32 = BridgeConfiguration.defaultMaxRead
+    /// Lines for stderr before mounting.
+    package var warnings: [String] = []
+
+    /// Everything fuse_session_new gets: "ro" (kernel-enforced read-only),
+    /// the user's FUSE options, then defaults for the ones not given, so
+    /// /proc/mounts shows "CONTAINER on MOUNTPOINT type fuse.h5mount".
+    package func sessionOptions(container: String) -> [String] {
+        var options = (filesystem.readOnly ? ["ro"] : []) + fuseOptions
+        func given(_ key: String) -> Bool { fuseOptions.contains { $0.hasPrefix(key + "=") } }
+        if !given("fsname") { options.append("fsname=" + escapeOptionValue(container)) }
+        if !given("subtype") { options.append("subtype=h5mount") }
+        if !given("max_read") { options.append("max_read=\(maxRead)") }
+        return options
+    }
+}
+
+/// FUSE options passed through unchanged: flags, and keys that take a value.
+private let fuseFlags: Set<String> = [
+    "allow_other", "allow_root", "default_permissions", "auto_unmount",
+    "suid", "nosuid", "dev", "nodev", "exec", "noexec", "atime", "noatime",
+    "diratime", "nodiratime", "relatime", "norelatime", "strictatime", "nostrictatime",
+    "lazytime", "nolazytime", "sync", "async", "dirsync",
+]
+private let fuseKeys: Set<String> = ["fsname", "subtype", "context", "fscontext", "defcontext", "rootcontext"]
+
+/// Parses the arguments of every `-o` (each a comma-separated list; a
+/// backslash escapes a comma, as libfuse reads them). `uid`/`gid` are the
+/// owner shown when `-o uid=`/`gid=` are absent (the mounting user).
+package func parseMountOptions(_ groups: [String], uid: UInt32, gid: UInt32) throws(CLIError) -> ParsedMountOptions {
+    var parsed = ParsedMountOptions(filesystem: MountOptions(readOnly: true, uid: uid, gid: gid), fuseOptions: [])
+    for option in groups.flatMap(splitOptionList) where !option.isEmpty {
+        let key = option.split(separator: "=", maxSplits: 1).first.map(String.init) ?? option
+        let value = option.contains("=") ? String(option.drop(while: { $0 != "=" }).dropFirst()) : nil
+        switch (key, value) {
+        case ("ro", nil):
+            parsed.filesystem.readOnly = true
+        case ("rw", nil):
+            // Every mount is read-only until the write path lands.
+            parsed.filesystem.readOnly = true
+            parsed.warnings.append("h5mount: the write path is not available yet; mounting read-only")
+        case ("cache_size", let text?):
+            guard let bytes = parseByteCount(text) else { throw badValue(key, text, "a byte count such as 512M") }
+            parsed.filesystem.cacheBytes = bytes
+        case ("uid", let text?):
+            guard let id = UInt32(text) else { throw badValue(key, text, "a numeric user id") }
+            parsed.filesystem.uid = id
+        case ("gid", let text?):
+            guard let id = UInt32(text) else { throw badValue(key, text, "a numeric group id") }
+            parsed.filesystem.gid = id
+        case ("max_read", let text?):
+            guard let bytes = parseByteCount(text), bytes >= 4096, bytes <= Int(UInt32.max) else {
+                throw badValue(key, text, "a byte count of at least 4096")
+            }
+            parsed.maxRead = UInt32(bytes)
+            parsed.fuseOptions.append("max_read=\(bytes)")
+        case (let flag, nil) where fuseFlags.contains(flag):
+            parsed.fuseOptions.append(flag)
+        case (let known, let text?) where fuseKeys.contains(known):
+            guard !text.isEmpty else { throw badValue(key, text, "a value") }
+            parsed.fuseOptions.append(option)
+        default:
+            if value == nil && (key == "cache_size" || key == "uid" || key == "gid" || fuseKeys.contains(key) || key == "max_read") {
+                throw CLIError(.usage, "h5mount: mount option '\(key)' needs a value (\(key)=...)")
+            }
+            throw CLIError(.usage, "h5mount: unknown mount option '\(option)' (see h5mount --help)")
+        }
+    }
+    if parsed.fuseOptions.contains("allow_other") && parsed.fuseOptions.contains("allow_root") {
+        throw CLIError(.usage, "h5mount: mount options 'allow_other' and 'allow_root' exclude each other")
+    }
+    return parsed
+}
+
+private func badValue(_ key: String, _ value: String, _ expected: String) -> CLIError {
+    CLIError(.usage, "h5mount: bad value '\(value)' for mount option '\(key)' (expected \(expected))")
+}
+
+/// "a,b\,c" -> ["a", "b\,c"]: escapes stay, libfuse reads them again.
+package func splitOptionList(_ list: String) -> [String] {
+    var items: [String] = []
+    var current = ""
+    var escaped = false
+    for character in list {
+        if escaped {
+            current.append(character)
+            escaped = false
+        } else if character == "\\" {
+            current.append(character)
+            escaped = true
+        } else if character == "," {
+            items.append(current)
+            current = ""
+        } else {
+            current.append(character)
+        }
+    }
+    items.append(current)
+    return items
+}
+
+/// Escapes "," and "\" so libfuse reads the value back verbatim.
+package func escapeOptionValue(_ value: String) -> String {
+    var escaped = ""
+    for character in value {
+        if character == "," || character == "\\" { escaped.append("\\") }
+        escaped.append(character)
+    }
+    return escaped
+}

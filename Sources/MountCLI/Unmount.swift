@@ -1,0 +1,96 @@
+import FUSEBridge
+import Glibc
+import H5FS
+
+/// `h5mount -u MOUNTPOINT`: unmount, then wait until the daemon that served
+/// the mount has exited, because the daemon finishes its work (later: the
+/// commit of a writable mount) only on its way out, after the kernel has let
+/// go of the mount. fusermount3 -u alone returns before that.
+///
+/// The daemon is found by asking the mount itself: the bridge answers the
+/// extended attribute `user.h5mount.pid` on the root directory (not listed by
+/// listxattr). No pid file can go stale, and the answer comes from the very
+/// process serving this mount point.
+package func unmountAndWait(_ path: String, progress: (String) -> Void = printError) throws(CLIError) {
+    let absolute = mountPointPath(path)
+    guard let entry = mountEntry(at: absolute, in: currentMounts()) else {
+        var info = stat()
+        if stat(path, &info) != 0 && errno != ENOTCONN { throw CLIError.path(.mountPoint, path, errno: errno) }
+        throw CLIError(.mountPoint, "h5mount: \(path): not a mount point")
+    }
+    var daemon: pid_t?
+    do {
+        let answer = try pathExtendedAttribute(absolute, daemonPIDAttribute, capacity: 32)
+        daemon = pid_t(String(decoding: answer, as: UTF8.self))
+    } catch where error.errno == ENOTCONN {
+        // A dead mount: nobody is left to wait for; just detach it.
+        daemon = nil
+    } catch where error.errno == ENODATA || error.errno == ENOTSUP || error.errno == EOPNOTSUPP {
+        throw CLIError(.mountPoint, "h5mount: \(path): not an h5mount mount point (\(entry.fileSystemType)); "
+                       + "unmount it with umount or fusermount3 -u")
+    } catch {
+        // Typically root on another user's mount without allow_other.
+        progress("h5mount: \(path): cannot ask the daemon for its pid (\(error.message)); not waiting for it")
+    }
+    try detach(absolute, shownAs: path)
+    if let daemon, daemon > 0, daemon != getpid() {
+        waitForExit(daemon, progress: progress)
+    }
+}
+
+/// umount2(2) as root, fusermount3 -u otherwise (a user may not unmount).
+private func detach(_ absolute: String, shownAs path: String) throws(CLIError) {
+    if geteuid() == 0 {
+        guard umount2(absolute, 0) == 0 else {
+            let code = errno
+            let hint = code == EBUSY ? "files or directories are still open there" : nil
+            throw CLIError.path(.runtime, path, errno: code, hint: hint)
+        }
+        return
+    }
+    let status = runProgram("fusermount3", ["-u", absolute])
+    guard status == 0 else {
+        // fusermount3 has said why on stderr.
+        throw CLIError(.runtime, "h5mount: fusermount3 -u \(path) failed"
+                       + (status == 127 ? " (fusermount3 not found)" : ""))
+    }
+}
+
+/// Polls until `pid` is gone (or a zombie: exited, not yet reaped by its parent).
+package func waitForExit(_ pid: pid_t, progress: (String) -> Void) {
+    var waitedMilliseconds = 0
+    while processIsRunning(pid) {
+        usleep(20_000)
+        waitedMilliseconds += 20
+        if waitedMilliseconds == 2000 {
+            progress("h5mount: waiting for the daemon (pid \(pid)) to finish")
+        }
+    }
+}
+
+package func processIsRunning(_ pid: pid_t) -> Bool {
+    if kill(pid, 0) != 0 { return errno == EPERM }
+    // /proc/PID/stat: "PID (COMMAND) STATE ...", COMMAND may hold spaces and ")".
+    guard let text = readSmallFile("/proc/\(pid)/stat"), let close = text.lastIndex(of: ")") else { return false }
+    let state = text[text.index(after: close)...].drop(while: { $0 == " " }).first
+    return state != "Z" && state != "X"
+}
+
+/// Runs a program found on PATH and returns its exit status (127 if it
+/// could not be started). Only from a single-threaded process: the CLI.
+package func runProgram(_ name: String, _ arguments: [String]) -> Int32 {
+    let argv = ([name] + arguments).map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    let child = fork()
+    if child == 0 {
+        execvp(name, argv)
+        _exit(127)
+    }
+    guard child > 0 else { return 127 }
+    var status: Int32 = 0
+    while waitpid(child, &status, 0) < 0 {
+        if errno != EINTR { return 127 }
+    }
+    // WIFEXITED / WEXITSTATUS are macros Swift cannot import.
+    return status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+}
