@@ -24,6 +24,8 @@
  *     1 MiB requests;
  *   - open replies keep_cache (read-only mount: the page cache survives an
  *     open), no direct_io; entry and attribute timeouts 3600 s;
+ *   - st_blksize 4096 (StatConversion.swift), so `cat` reads 128 KiB at a time
+ *     from both;
  *   - fuse_session_loop_mt with one shared /dev/fuse descriptor (clone_fd 0)
  *     and libfuse's default idle-thread count (MountSession.run);
  *   - libfuse's signal handlers.
