@@ -191,9 +191,11 @@ class Bench:
         return json.loads(r.stdout)
 
     @staticmethod
-    def timed(argv: list[str]) -> float:
+    def timed(argv: list[str], timeout: float = 900) -> float:
+        """Wall time of a command with its output discarded; a hung read (a daemon bug)
+        ends in TimeoutExpired rather than a harness that never returns."""
         t0 = time.perf_counter()
-        subprocess.run(argv, stdout=subprocess.DEVNULL, check=True)
+        subprocess.run(argv, stdout=subprocess.DEVNULL, check=True, timeout=timeout)
         return time.perf_counter() - t0
 
     def h5mount_side(self, what: str, function):
@@ -201,7 +203,7 @@ class Bench:
         and a note, so the peers are still measured and printed."""
         try:
             return function()
-        except (mounts.MountError, OSError, subprocess.CalledProcessError) as error:
+        except (mounts.MountError, OSError, subprocess.SubprocessError) as error:
             log(f"h5mount side of '{what}' failed: {error}")
             self.failures.setdefault(what, str(error).splitlines()[0][:160])
             return None

@@ -47,6 +47,8 @@ class Mount:
         return self.proc.pid
 
     def start(self, timeout: float = 120.0) -> "Mount":
+        """Starts the daemon and returns once the mount answers; on any failure the
+        daemon is stopped (and the mount removed) before the error propagates."""
         if mounted_at(self.mountpoint):
             raise MountError(f"{self.mountpoint} is already a mount point")
         self.mountpoint.mkdir(parents=True, exist_ok=True)
@@ -58,19 +60,23 @@ class Mount:
         finally:
             log.close()
         _live.append(self)
-        deadline = t0 + timeout
-        while True:
-            if self.proc.poll() is not None:
-                raise MountError(f"{self.argv[0]} exited with status {self.proc.returncode} before mounting:\n"
-                                 + self.log_tail())
-            if mounted_at(self.mountpoint):
-                break
-            if time.perf_counter() > deadline:
-                raise MountError(f"{self.argv[0]} did not mount within {timeout:.0f} s:\n" + self.log_tail())
-            time.sleep(0.002)
-        # stat of the root waits until the daemon's loop has answered INIT.
-        os.stat(self.mountpoint)
-        self.ready_seconds = time.perf_counter() - t0
+        try:
+            deadline = t0 + timeout
+            while True:
+                if self.proc.poll() is not None:
+                    raise MountError(f"{self.argv[0]} exited with status {self.proc.returncode} before "
+                                     f"mounting:\n" + self.log_tail())
+                if mounted_at(self.mountpoint):
+                    break
+                if time.perf_counter() > deadline:
+                    raise MountError(f"{self.argv[0]} did not mount within {timeout:.0f} s:\n" + self.log_tail())
+                time.sleep(0.002)
+            # stat of the root waits until the daemon's loop has answered INIT.
+            os.stat(self.mountpoint)
+            self.ready_seconds = time.perf_counter() - t0
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def log_tail(self, lines: int = 20) -> str:
