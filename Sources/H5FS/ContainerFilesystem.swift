@@ -59,7 +59,8 @@ package final class ContainerFilesystem: FilesystemOperations {
         case .notHDF5: return FSError(EINVAL, "\(path): not an HDF5 file")
         case .notFound: return FSError(ENOENT, "\(path): No such file or directory")
         case .accessDenied: return FSError(EACCES, "\(path): Permission denied")
-        default: return FSError(EIO, "\(path): \(error.message)")
+        default:
+            return FSError(EIO, error.message.hasPrefix(path) ? error.message : "\(path): \(error.message)")
         }
     }
 

@@ -9,7 +9,7 @@ import H5Model
 /// parts are the stored bytes in their stored byte order, variable-length
 /// strings are `char *`, sequences `hvl_t`, references `hobj_ref_t` /
 /// `hdset_reg_ref_t`. Rules: integers are `.int` (signed) or `.uint`; floats
-/// `.double`, non-finite ones the strings "NaN", "Infinity", "-Infinity";
+/// `.double` (non-finite ones too: JSON text spells them "NaN", "Infinity", "-Infinity");
 /// strings without padding; compounds objects in member order; enums their
 /// integer value; arrays and sequences JSON arrays; opaque and unmodelled
 /// bytes a lowercase hex string; references the referenced object's path.
@@ -211,11 +211,7 @@ struct ElementDecoder {
         }
     }
 
-    static func json(_ value: Double) -> JSONValue {
-        if value.isNaN { return .string("NaN") }
-        if value.isInfinite { return .string(value < 0 ? "-Infinity" : "Infinity") }
-        return .double(value)
-    }
+    static func json(_ value: Double) -> JSONValue { .double(value) }
 
     static func hex(_ pointer: UnsafeRawPointer, _ count: Int) -> String {
         let digits = Array("0123456789abcdef".utf8)

@@ -44,4 +44,19 @@ package enum HDF5Library {
             }
         }
     }
+
+    /// The directories libhdf5 searches for filter plugins, in search order.
+    package static func pluginPaths() -> [String] {
+        locked { () -> [String] in
+            var count: UInt32 = 0
+            guard H5PLsize(&count) >= 0 else { return [] }
+            return (0..<count).compactMap { index -> String? in
+                let length = H5PLget(index, nil, 0)
+                guard length > 0 else { return nil }
+                var buffer = [CChar](repeating: 0, count: Int(length) + 1)
+                guard H5PLget(index, &buffer, buffer.count) >= 0 else { return nil }
+                return String(decoding: buffer.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            }
+        }
+    }
 }

@@ -129,6 +129,9 @@ package func containerError(_ error: FSError, path: String, shownAs shown: Strin
         return CLIError.path(.containerUnavailable, shown, errno: error.errno)
     case EINVAL:
         return CLIError(.notHDF5, "h5mount: \(shown): \(reason.isEmpty ? "not an HDF5 file" : reason)")
+    case EIO:
+        // An HDF5 file libhdf5 cannot open (truncated, damaged superblock): say why.
+        return CLIError(.containerUnavailable, "h5mount: \(shown): \(reason)")
     default:
         return CLIError(.runtime, "h5mount: \(shown): \(reason)")
     }

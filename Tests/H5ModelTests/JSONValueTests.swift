@@ -51,4 +51,10 @@ final class JSONValueTests: XCTestCase {
         let deep = String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
         XCTAssertThrowsError(try JSONValue.parse(deep))
     }
+
+    func testNaNEqualsNaNAndHashesAlike() {
+        XCTAssertEqual(JSONValue.double(.nan), .double(-.nan))
+        XCTAssertEqual(Set([JSONValue.double(.nan), .double(.nan)]).count, 1)
+        XCTAssertNotEqual(JSONValue.double(0), .int(0))
+    }
 }

@@ -92,7 +92,7 @@ final class PreflightTests: XCTestCase {
                        CLIError(.containerUnavailable, "h5mount: a.h5: No such file or directory"))
         XCTAssertEqual(containerError(FSError(EACCES, ""), path: "/a.h5", shownAs: "a.h5").status, .containerUnavailable)
         XCTAssertEqual(containerError(FSError(EIO, "/a.h5: truncated superblock"), path: "/a.h5", shownAs: "a.h5"),
-                       CLIError(.runtime, "h5mount: a.h5: truncated superblock"))
+                       CLIError(.containerUnavailable, "h5mount: a.h5: truncated superblock"))
     }
 
     func testStartupOutcomeLines() {
