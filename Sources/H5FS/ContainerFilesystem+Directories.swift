@@ -97,8 +97,10 @@ extension ContainerFilesystem {
     }
 
     func addressOf(_ link: Link) -> UInt64? {
-        if case .hard(let address) = link.target { return address }
-        return nil
+        switch link.target {
+        case .hard(let address): return address
+        case .soft, .external, .unknown: return nil
+        }
     }
 
     /// The node a link of group `directory` (at `address`) stands for; nil for links
