@@ -533,7 +533,7 @@ def main(argv: list[str]) -> int:
         print(f"h5mount bench — {datetime.datetime.now().isoformat(timespec='seconds')}, commit {git_describe()}, "
               f"{platform.node()} ({os.cpu_count()} cores, Linux {platform.release()})")
         print(f"runs per figure: {args.runs} (medians); {'quick data' if args.quick else 'full data'}; "
-              f"page cache: {bench.cache.cold_mode}; h5mount -o ro,cache_size={bench.cache_bytes}; "
+              f"page cache: {bench.cache.cold_mode}; h5mount -o ro,cache_size={args.cache_size}; "
               f"streaming = cat FILE > /dev/null; measured in {elapsed:,.0f} s")
         print_table(rows)
         for what, error in bench.failures.items():
