@@ -68,3 +68,13 @@ demo: deps venv build
 
 clean:
 	rm -rf .build $(VENV) integration/__pycache__ integration/.pytest_cache scripts/__pycache__
+
+# The benchmark (bench/README.md): release build, the FUSE ceiling filesystem, then the
+# harness. H5MOUNT_BENCH_DATA=DIR keeps the generated containers between runs;
+# BENCH_ARGS=--quick makes a small run that checks the harness.
+.PHONY: bench
+bench: deps venv
+	swift build -c release
+	mkdir -p .build/bench
+	cc -O2 -Wall -o .build/bench/fuse_zeros bench/fuse_zeros.c $$(pkg-config --cflags --libs fuse3)
+	$(VENV_PY) bench/bench.py $(BENCH_ARGS)
