@@ -9,21 +9,31 @@ extension ContainerFilesystem {
         let key = NodeKey.object(file: file.index, address: info.address)
         if let known = nodes.node(forKey: key) { return known }
         let reader = file.reader
-        let dataset = try reader.dataset(at: path)
-        let rendering = dataset.type.rendering(rank: dataset.shape?.count)
+        let summary = try reader.datasetSummary(at: path)
+        let rendering = summary.type.rendering(rank: summary.shape?.count)
         let attributes = info.attributeCount > 0
             ? try reader.attributes(of: path).filter { NameRules.isVisibleAttribute($0.name) } : []
+        var dataset: DatasetInfo? = nil
         let content: NodeContent
         switch rendering {
+        case .bytes where attributes.isEmpty:
+            let count = (summary.shape ?? [0]).reduce(UInt64(1)) { $0.multipliedReportingOverflow(by: $1).partialValue }
+            let (bytes, overflow) = count.multipliedReportingOverflow(by: UInt64(summary.type.fixedSize ?? 0))
+            guard !overflow else { throw StoreError(.unreadable, "\(path): dataset size overflows") }
+            content = .lazyRawArray(LazyRawArray(byteCount: bytes, reader: reader, path: path, engine: engine))
         case .bytes, .rawArray:
+            let full = try reader.dataset(at: path)
+            dataset = full
             do {
-                content = .rawArray(try engine.dataset(reader: reader, path: path, info: dataset))
+                content = .rawArray(try engine.dataset(reader: reader, path: path, info: full))
             } catch {
                 throw StoreError(.unreadable, error.message)
             }
         case .text:
+            dataset = try reader.dataset(at: path)
             content = .rendered(TextRendering.text(try reader.readStrings(dataset: path)))
         case .jsonLines:
+            dataset = try reader.dataset(at: path)
             content = .rendered(TextRendering.jsonLines(try reader.readJSONElements(dataset: path)))
         }
         let description = DatasetDescription(info: dataset, rendering: rendering, attributes: attributes)
@@ -41,9 +51,9 @@ extension ContainerFilesystem {
     /// The sidecar `NAME.attrs` of a dataset node, if it has one.
     func datasetSidecar(of node: Node, file: MountedFile, address: UInt64?) throws(FSError) -> Node? {
         guard case .dataset(_, let path, _, let description) = node.kind, description.hasSidecar,
-              let address else { return nil }
+              let address, let info = description.info else { return nil }
         return try nodes.node(forKey: .sidecar(file: file.index, address: address)) { id in
-            let json = SidecarBuilder.dataset(description.info, rendering: description.rendering,
+            let json = SidecarBuilder.dataset(info, rendering: description.rendering,
                                               attributes: description.attributes)
             return sidecarNode(id: id, file: file, objectPath: path, json: json, time: node.attributes.modificationTime)
         }

@@ -124,13 +124,26 @@ package final class ContainerFilesystem: FilesystemOperations {
             let start = Int(offset)
             return Array(bytes[start..<min(bytes.count, start + size)])
         case .rawArray(let dataset):
+            return try read(dataset, path: path, offset: offset, size: size)
+        case .lazyRawArray(let lazy):
+            let dataset: RawArrayDataset
             do {
-                return try dataset.read(offset: offset, count: size)
+                dataset = try lazy.resolved()
             } catch {
-                let failure = FSError(EIO, "\(path): \(error.message)")
-                log("read error: \(failure.message)")
-                throw failure
+                log("read error: \(error.message)")
+                throw error
             }
+            return try read(dataset, path: path, offset: offset, size: size)
+        }
+    }
+
+    private func read(_ dataset: RawArrayDataset, path: H5Path, offset: UInt64, size: Int) throws(FSError) -> [UInt8] {
+        do {
+            return try dataset.read(offset: offset, count: size)
+        } catch {
+            let failure = FSError(EIO, "\(path): \(error.message)")
+            log("read error: \(failure.message)")
+            throw failure
         }
     }
 

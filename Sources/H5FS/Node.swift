@@ -37,11 +37,14 @@ enum NodeContent: Sendable {
     case rendered([UInt8])
     /// Served by the chunk engine (byte datasets and raw arrays).
     case rawArray(RawArrayDataset)
+    /// A byte dataset without a sidecar: described in full only when first read.
+    case lazyRawArray(LazyRawArray)
 
     var size: UInt64 {
         switch self {
         case .rendered(let bytes): return UInt64(bytes.count)
         case .rawArray(let dataset): return dataset.byteCount
+        case .lazyRawArray(let lazy): return lazy.byteCount
         }
     }
 }
@@ -65,7 +68,9 @@ final class Node: Sendable {
 
 /// What a dataset's sidecar and xattrs are made of.
 struct DatasetDescription: Sendable {
-    var info: DatasetInfo
+    /// Read when the node is made, except for byte datasets without attributes, which
+    /// have no sidecar to show it (their content reads it on first use).
+    var info: DatasetInfo?
     var rendering: DatasetRendering
     /// User-visible attributes (reserved `h5mount.*` ones removed), in name order.
     var attributes: [Attribute]

@@ -16,6 +16,8 @@ package protocol ContainerReader: AnyObject, Sendable {
     func link(named name: String, in group: H5Path) throws(StoreError) -> Link?
     /// Type, shape, layout, filters and storage of a dataset.
     func dataset(at path: H5Path) throws(StoreError) -> DatasetInfo
+    /// Type and shape only (see `DatasetSummary`); a default implementation calls `dataset(at:)`.
+    func datasetSummary(at path: H5Path) throws(StoreError) -> DatasetSummary
     /// User-visible attributes of an object, in name order. Reserved `h5mount.*` ones included;
     /// the filesystem decides what to hide.
     func attributes(of path: H5Path) throws(StoreError) -> [Attribute]
@@ -166,4 +168,21 @@ package struct StoreError: Error, Sendable, CustomStringConvertible {
     package var message: String
     package init(_ kind: Kind, _ message: String) { self.kind = kind; self.message = message }
     package var description: String { message }
+}
+
+/// The part of a dataset's description that listing needs: enough to know how it
+/// renders and how big its file is, without reading creation properties.
+package struct DatasetSummary: Sendable, Hashable {
+    package var type: DataType
+    /// nil for a null dataspace; [] for a scalar.
+    package var shape: [UInt64]?
+    package init(type: DataType, shape: [UInt64]?) { self.type = type; self.shape = shape }
+}
+
+extension ContainerReader {
+    /// Readers that can answer more cheaply than `dataset(at:)` override this.
+    package func datasetSummary(at path: H5Path) throws(StoreError) -> DatasetSummary {
+        let info = try dataset(at: path)
+        return DatasetSummary(type: info.type, shape: info.shape)
+    }
 }

@@ -22,6 +22,16 @@ extension HDF5Container {
         }
     }
 
+    /// Type and shape without the creation properties: what a listing needs.
+    package func datasetSummary(at path: H5Path) throws(StoreError) -> DatasetSummary {
+        try HDF5Library.locked { () throws(StoreError) -> DatasetSummary in
+            let dataset = try openDataset(path)
+            let type = try Handle(H5Dget_type(dataset.id), H5Tclose, "\(path): datatype")
+            let space = try Handle(H5Dget_space(dataset.id), H5Sclose, "\(path): dataspace")
+            return DatasetSummary(type: try TypeDescription.describe(type.id), shape: try Dataspace.extent(space.id).shape)
+        }
+    }
+
     /// Opens the dataset at `path` with the container's dataset access list.
     /// `.notFound` when nothing is there, `.invalidArgument` when it is not a dataset.
     /// Caller holds the gate.

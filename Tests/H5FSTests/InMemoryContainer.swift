@@ -15,6 +15,8 @@ final class InMemoryContainer: ContainerReader, @unchecked Sendable {
     /// Objects by address; paths resolve by walking hard and soft links from the root (address 1).
     private(set) var objects: [UInt64: Object] = [:]
     private var nextAddress: UInt64 = 2
+    /// How often the full description of a dataset was asked for.
+    private(set) var fullDescriptions = 0
     private var referenceCounts: [UInt64: Int] = [:]
 
     init(filePath: String) {
@@ -118,8 +120,14 @@ final class InMemoryContainer: ContainerReader, @unchecked Sendable {
     }
 
     func dataset(at path: H5Path) throws(StoreError) -> DatasetInfo {
+        fullDescriptions += 1
         guard case .dataset(_, let info, _, _, _, _) = try lookup(path) else { throw StoreError(.invalidArgument, "not a dataset") }
         return info
+    }
+
+    func datasetSummary(at path: H5Path) throws(StoreError) -> DatasetSummary {
+        guard case .dataset(_, let info, _, _, _, _) = try lookup(path) else { throw StoreError(.invalidArgument, "not a dataset") }
+        return DatasetSummary(type: info.type, shape: info.shape)
     }
 
     func attributes(of path: H5Path) throws(StoreError) -> [Attribute] {

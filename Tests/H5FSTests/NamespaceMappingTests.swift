@@ -240,6 +240,21 @@ final class NamespaceMappingTests: XCTestCase {
         }
     }
 
+    func test_listing_byte_datasets_reads_only_type_and_shape() throws {
+        let c = InMemoryContainer(filePath: "/data/c.h5")
+        c.addGroup("/tree")
+        c.addDataset("/tree/a.txt", type: u8, shape: [3], bytes: Array("abc".utf8))
+        c.addDataset("/tree/b.bin", type: u8, shape: [0])
+        let fs = try makeFilesystem(c)
+        let tree = try fs.lookup(parent: 1, name: "tree")
+        XCTAssertEqual(try fs.listDirectory(tree.node).map { "\($0.name):\($0.attributes.size)" }, ["a.txt:3", "b.bin:0"])
+        XCTAssertEqual(c.fullDescriptions, 0, "ls -l needs no creation properties")
+        XCTAssertEqual(try readAll(fs, try fs.lookup(parent: tree.node, name: "a.txt")), "abc")
+        XCTAssertEqual(c.fullDescriptions, 1, "described once, on first read")
+        XCTAssertEqual(try readAll(fs, try fs.lookup(parent: tree.node, name: "a.txt")), "abc")
+        XCTAssertEqual(c.fullDescriptions, 1)
+    }
+
     // MARK: helpers
 
     func readAll(_ fs: ContainerFilesystem, _ attributes: NodeAttributes) throws -> String {
