@@ -16,17 +16,20 @@ package struct PendingDataset: Sendable, Hashable {
 extension HDF5Writer {
     /// Creates the dataset for `layout`, writes `chunks` and links it at `path`, in one
     /// gated sequence: what the packer does for a file of one chunk. With `replacing`, a
-    /// link already at `path` is removed once the new dataset is complete.
+    /// link already at `path` is removed once the new dataset is complete. Returns where
+    /// each chunk landed in the file, in the order given.
+    @discardableResult
     package func writeByteDataset(at path: H5Path, chunks: [EncodedChunk], layout: ByteDatasetLayout,
-                                  replacing: Bool = false) throws(StoreError) {
+                                  replacing: Bool = false) throws(StoreError) -> [ChunkLocation] {
         try requireNotRoot(path, "write")
         try Self.validate(chunks, layout)
-        try withFile { (file) throws(StoreError) in
+        return try withFile { (file) throws(StoreError) -> [ChunkLocation] in
             let bytes = try LinkPaths.bytePath(path, in: file)
             if !replacing { try refuseExisting(bytes, file, path) }
             let dataset = try Self.createDataset(file, layout, "\(path)")
-            try Self.write(chunks, to: dataset.id, layout, "\(path)")
+            let locations = try Self.write(chunks, to: dataset.id, layout, "\(path)")
             try linkLocked(dataset.id, at: bytes, file, path, replacing: replacing)
+            return locations
         }
     }
 
@@ -45,12 +48,14 @@ extension HDF5Writer {
         }
     }
 
-    /// Writes encoded chunks into a pending dataset (any order; a chunk written twice is replaced).
-    package func writeChunks(_ chunks: [EncodedChunk], to pending: PendingDataset) throws(StoreError) {
+    /// Writes encoded chunks into a pending dataset (any order; a chunk written twice is
+    /// replaced). Returns where each chunk landed in the file, in the order given.
+    @discardableResult
+    package func writeChunks(_ chunks: [EncodedChunk], to pending: PendingDataset) throws(StoreError) -> [ChunkLocation] {
         try Self.validate(chunks, pending.layout)
-        try withFile { (_) throws(StoreError) in
+        return try withFile { (_) throws(StoreError) -> [ChunkLocation] in
             let dataset = try pendingDataset(pending)
-            try Self.write(chunks, to: dataset, pending.layout, "pending dataset \(pending.token)")
+            return try Self.write(chunks, to: dataset, pending.layout, "pending dataset \(pending.token)")
         }
     }
 
@@ -156,15 +161,25 @@ extension HDF5Writer {
         return creation
     }
 
-    /// Direct chunk writes, filter mask 0 (every filter applied). Caller holds the gate.
+    /// Direct chunk writes, filter mask 0 (every filter applied); then asks the index where
+    /// each chunk went (the journal refers to chunks by place). Caller holds the gate.
     private static func write(_ chunks: [EncodedChunk], to dataset: hid_t, _ layout: ByteDatasetLayout,
-                              _ what: String) throws(StoreError) {
+                              _ what: String) throws(StoreError) -> [ChunkLocation] {
+        var locations: [ChunkLocation] = []
+        locations.reserveCapacity(chunks.count)
         for chunk in chunks {
             var origin = [hsize_t(UInt64(chunk.index) * UInt64(layout.chunkSize))]
             let status = chunk.bytes.withUnsafeBytes { bytes in
                 H5Dwrite_chunk(dataset, h5m_p_default(), 0, &origin, bytes.count, bytes.baseAddress)
             }
             try check(status, .unreadable, "\(what): write chunk \(chunk.index)")
+            var mask: UInt32 = 0
+            var address: haddr_t = 0
+            var size: hsize_t = 0
+            try check(H5Dget_chunk_info_by_coord(dataset, &origin, &mask, &address, &size), .unreadable,
+                      "\(what): locate chunk \(chunk.index)")
+            locations.append(ChunkLocation(offset: UInt64(address), size: size, filterMask: mask))
         }
+        return locations
     }
 }
