@@ -10,6 +10,10 @@ package struct SessionStart: Sendable, Hashable {
     package var inplace: Bool
     package var compression: Compression
     package var chunkSize: Int
+    package init(container: String, original: FileIdentity?, inplace: Bool, compression: Compression, chunkSize: Int) {
+        self.container = container; self.original = original; self.inplace = inplace
+        self.compression = compression; self.chunkSize = chunkSize
+    }
 }
 
 /// One entry of the write path's journal (see docs/write-path.md). Every change to the

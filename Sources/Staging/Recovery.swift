@@ -149,7 +149,10 @@ private struct Replay {
     var pending: [UInt64: (dataset: PendingDataset, damaged: Bool)] = [:]
     /// Spools this replay packed, by their current path (for later `spoolMoved` records).
     var packedHere: [UInt64: H5Path] = [:]
-    var damaged: [H5Path] = []
+    /// Paths of files rebuilt with a chunk that failed its checksum, kept up to date as later
+    /// records replace, delete or move them (a chunk of a file the session later replaced
+    /// may be overwritten in the crashed copy by then, which is harmless).
+    var damaged: Set<H5Path> = []
 
     init(directory: WorkDirectory, writer: HDF5Writer, packer: Packer, summary: JournalSummary) {
         self.directory = directory
@@ -182,15 +185,21 @@ private struct Replay {
             try store { () throws(StoreError) in try writer.createGroup(at: path) }
         case .deleteLink(let path):
             try store { () throws(StoreError) in try writer.deleteLink(at: path) }
+            forgetDamaged(under: path)
         case .moveLink(let from, let to):
             try store { () throws(StoreError) in try writer.moveLink(from: from, to: to) }
             for (spool, path) in packedHere {
                 if let moved = path.replacingPrefix(from, with: to) { packedHere[spool] = moved }
             }
+            if from != to {
+                forgetDamaged(under: to)
+                damaged = Set(damaged.map { $0.replacingPrefix(from, with: to) ?? $0 })
+            }
         case .softLink(let path, let target):
             try store { () throws(StoreError) in try writer.createSoftLink(at: path, target: target) }
         case .hardLink(let path, let existing):
             try store { () throws(StoreError) in try writer.createHardLink(at: path, to: existing) }
+            if damaged.contains(existing) { damaged.insert(path) }
         case .setAttribute(let path, let name, let value):
             try store { () throws(StoreError) in try writer.setAttribute(of: path, name: name, value: value) }
         case .deleteAttribute(let path, let name):
@@ -203,6 +212,7 @@ private struct Replay {
             guard let current = packedHere[spool] else { return }
             try store { () throws(StoreError) in try writer.moveLink(from: current, to: path) }
             packedHere[spool] = path
+            forgetDamaged(under: path)
             return
         case .packBegin(let token, _, let layout):
             let dataset = try store { () throws(StoreError) -> PendingDataset in try writer.beginByteDataset(layout: layout) }
@@ -221,7 +231,8 @@ private struct Replay {
         case .packLink(let token, let path, let replacing):
             guard let entry = pending.removeValue(forKey: token) else { return }
             try store { () throws(StoreError) in try writer.link(entry.dataset, at: path, replacing: replacing) }
-            if entry.damaged { damaged.append(path) }
+            forgetDamaged(under: path)
+            if entry.damaged { damaged.insert(path) }
             report.filesFromJournal += 1
             return
         case .packAbandon(let token):
@@ -247,6 +258,7 @@ private struct Replay {
         }
         try packer.pack(source, into: writer, at: path, replacing: true)
         packedHere[spool] = path
+        forgetDamaged(under: path)
         report.filesFromSpools += 1
     }
 
@@ -260,8 +272,13 @@ private struct Replay {
         return got == Int(size) ? bytes : nil
     }
 
-    /// Paths of damaged files that the rest of the journal did not delete.
+    /// `path` and everything below it no longer name what they named.
+    private mutating func forgetDamaged(under path: H5Path) {
+        damaged = damaged.filter { $0.replacingPrefix(path, with: path) == nil }
+    }
+
+    /// Paths of damaged files that the rest of the journal did not replace or delete.
     func damagedStillLinked() -> [H5Path] {
-        damaged.filter { (try? writer.linkExists(at: $0)) == true }
+        damaged.filter { (try? writer.linkExists(at: $0)) == true }.sorted { $0.description < $1.description }
     }
 }

@@ -101,4 +101,8 @@ package struct FileIdentity: Sendable, Hashable {
     package var size: UInt64
     package var modifiedSeconds: Int64
     package var modifiedNanoseconds: Int64
+    package init(device: UInt64, inode: UInt64, size: UInt64, modifiedSeconds: Int64, modifiedNanoseconds: Int64) {
+        self.device = device; self.inode = inode; self.size = size
+        self.modifiedSeconds = modifiedSeconds; self.modifiedNanoseconds = modifiedNanoseconds
+    }
 }
