@@ -1,5 +1,6 @@
 import Codecs
 import Glibc
+import Synchronization
 import H5Model
 
 /// One chunk after the filter pipeline, with the CRC-32 of its stored bytes (the journal
@@ -13,11 +14,14 @@ package struct PackedChunk: Sendable, Hashable {
 enum ChunkEncoder {
     /// `raw` is the full chunk (a partial last chunk already padded with zeros). nil when
     /// every byte is zero: such a chunk is not written, and reads back as the fill value.
-    static func encode(_ raw: UnsafeRawBufferPointer, index: Int, compression: Compression) throws(StagingError) -> PackedChunk? {
+    static func encode(_ raw: UnsafeRawBufferPointer, index: Int, compression: Compression,
+                       workspaces: WorkspacePool) throws(StagingError) -> PackedChunk? {
         if isAllZero(raw) { return nil }
         let bytes: [UInt8]
+        let workspace = workspaces.checkOut()
+        defer { workspaces.checkIn(workspace) }
         do throws(CodecError) {
-            bytes = try FilterPipeline.encode(raw, filters: compression.filters, elementSize: 1)
+            bytes = try FilterPipeline.encode(raw, filters: compression.filters, elementSize: 1, workspace: workspace)
         } catch {
             throw StagingError(EIO, "chunk \(index): \(compression) encoding failed: \(error)")
         }
@@ -37,5 +41,20 @@ enum ChunkEncoder {
             index += 1
         }
         return true
+    }
+}
+
+/// Codec workspaces (libdeflate compressors) kept between chunks: allocating a compressor
+/// per chunk costs more than compressing a small file. At most one per thread encoding at
+/// once, so a handful.
+final class WorkspacePool: Sendable {
+    private let idle = Mutex<[CodecWorkspace]>([])
+
+    func checkOut() -> CodecWorkspace {
+        idle.withLock { $0.popLast() } ?? CodecWorkspace()
+    }
+
+    func checkIn(_ workspace: CodecWorkspace) {
+        idle.withLock { $0.append(workspace) }
     }
 }

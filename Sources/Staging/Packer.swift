@@ -23,6 +23,7 @@ package final class Packer: Sendable {
     package let compression: Compression
     package let chunkSize: Int
     private let pool: WorkerPool
+    private let workspaces = WorkspacePool()
 
     package init(compression: Compression = .standard, chunkSize: Int = 1 << 20, pool: WorkerPool = WorkerPool()) {
         self.compression = compression
@@ -71,7 +72,8 @@ package final class Packer: Sendable {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: layout.chunkSize, alignment: 64)
         defer { buffer.deallocate() }
         try readChunk(source, layout, 0, into: buffer)
-        return try ChunkEncoder.encode(UnsafeRawBufferPointer(buffer), index: 0, compression: layout.compression)
+        return try ChunkEncoder.encode(UnsafeRawBufferPointer(buffer), index: 0, compression: layout.compression,
+                                       workspaces: workspaces)
     }
 
     /// Encodes every chunk of `source` on the pool and hands the non-zero ones to `deliver`
@@ -121,11 +123,11 @@ package final class Packer: Sendable {
             }
             let done = OneShot<Result<PackedChunk?, StagingError>>()
             inFlight[next % window] = done
-            let index = next, compression = layout.compression
+            let index = next, compression = layout.compression, workspaces = self.workspaces
             pool.submit {
                 do throws(StagingError) {
                     done.fulfill(.success(try ChunkEncoder.encode(UnsafeRawBufferPointer(slot.buffer), index: index,
-                                                                  compression: compression)))
+                                                                  compression: compression, workspaces: workspaces)))
                 } catch {
                     done.fulfill(.failure(error))
                 }

@@ -84,6 +84,17 @@ extension WorkingCopy {
         try SystemCalls.fsync(descriptor, path)
     }
 
+    /// Makes everything recorded so far survive a power loss too (a process crash cannot lose
+    /// it anyway): fsyncs the working copy's raw chunks, the waiting spools and the journal.
+    package func sync() throws(StagingError) {
+        try state.withLock { (state) throws(StagingError) in
+            guard let session = state.session else { return }
+            for entry in state.closedSpools.values { try entry.spool.sync() }
+            try Self.fsyncFile(session.writer.filePath)
+            try session.journal.sync()
+        }
+    }
+
     /// Throws away unfinished work of a crashed session (the container stays as it is).
     /// EBUSY while a live session holds it.
     package static func discard(container: String) throws(StagingError) {

@@ -61,6 +61,7 @@ final class WorkingCopyTests: StagingTestCase {
         try writeFile(session, "/new/big", sampleBytes(9_000, seed: 2))
         XCTAssertEqual(try contents(container), before, "the container is untouched while mounted")
 
+        try session.sync()
         // Readers of the working copy open it after the writer and see every change.
         var reader: HDF5Container? = try HDF5Container.open(path: try XCTUnwrap(session.workingPath))
         XCTAssertEqual(try reader?.bytes("/new/big"), sampleBytes(9_000, seed: 2))
