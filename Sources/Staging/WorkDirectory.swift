@@ -12,11 +12,27 @@ package struct WorkDirectory: Sendable {
     package let container: String
     package let path: String
 
-    /// The work directory of `container` (made absolute against the current directory).
+    /// The work directory of `container`: made absolute, and symbolic links resolved, so the
+    /// commit replaces the file the link points at, from a directory on its filesystem.
     package init(container: String) {
         let absolute = container.hasPrefix("/") ? container : Self.currentDirectory() + "/" + container
-        self.container = absolute
-        path = absolute + ".h5mount-work"
+        let resolved = Self.resolved(absolute)
+        self.container = resolved
+        path = resolved + ".h5mount-work"
+    }
+
+    /// realpath of the file, or of its directory when the file does not exist (yet).
+    private static func resolved(_ path: String) -> String {
+        if let real = realpath(path, nil) {
+            defer { free(real) }
+            return String(cString: real)
+        }
+        guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return path }
+        let parent = String(path[..<slash])
+        guard let real = realpath(parent, nil) else { return path }
+        defer { free(real) }
+        let base = String(cString: real)
+        return (base == "/" ? "" : base) + String(path[slash...])
     }
 
     package var lockPath: String { path + "/lock" }

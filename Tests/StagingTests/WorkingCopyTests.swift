@@ -95,6 +95,17 @@ final class WorkingCopyTests: StagingTestCase {
         XCTAssertEqual(try HDF5Container.open(path: container).bytes("/a"), [1, 2, 3])
     }
 
+    func testCommitThroughASymbolicLinkReplacesItsTarget() throws {
+        let container = try makeOriginal()
+        try FileManager.default.createSymbolicLink(atPath: path("link.h5"), withDestinationPath: container)
+        let session = try WorkingCopy(container: path("link.h5"), options: options)
+        try writeFile(session, "/via-link", [8])
+        XCTAssertTrue(FileManager.default.fileExists(atPath: container + ".h5mount-work"))
+        try session.commit()
+        XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: path("link.h5")), container)
+        XCTAssertEqual(try HDF5Container.open(path: container).bytes("/via-link"), [8])
+    }
+
     func testCommitPacksWaitingFilesAndDropsUnclosedOnes() throws {
         let container = try makeOriginal()
         let session = try WorkingCopy(container: container, options: options)
