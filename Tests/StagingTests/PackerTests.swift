@@ -51,6 +51,7 @@ final class PackerTests: StagingTestCase {
                 XCTAssertEqual(info.filters.map(\.id), compression.filters.map(\.id), "\(compression) \(name)")
                 XCTAssertEqual(info.filters.map(\.clientData), compression.filters.map(\.clientData),
                                "\(compression) \(name): the client values hdf5plugin and h5py store")
+                XCTAssertEqual(info.filters.map(\.flags), compression.filters.map(\.flags), "\(compression) \(name)")
             }
         }
     }
