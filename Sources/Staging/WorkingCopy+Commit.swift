@@ -33,10 +33,12 @@ extension WorkingCopy {
             guard state.activePacks == 0, state.closedSpools.isEmpty else {
                 throw StagingError(EBUSY, "\(directory.container): files are still being packed")
             }
-            try store { () throws(StoreError) in try session.writer.close() }
+            // Files never closed are not committed. Dropped first: a seeded spool may hold a
+            // reader of the working copy, which would keep the writer from closing.
             let discarded = state.openSpools.count
             for spool in state.openSpools.values { spool.remove() }
             state.openSpools = [:]
+            try store { () throws(StoreError) in try session.writer.close() }
             let outcome: CommitReport.Outcome
             if session.start.inplace {
                 try Self.fsyncFile(directory.container)

@@ -123,7 +123,9 @@ final class WorkingCopyTests: StagingTestCase {
         try dropped.write([6], at: 0)
         try session.closeFile(dropped, at: .p("/dropped"))
         try session.dropSpool(dropped)
-        let unclosed = try session.makeSpool()
+        // Never closed, and seeded: its seed's reader of the working copy must not block the commit.
+        let unclosed = try session.makeSpool(seed: try DatasetSeed(
+            reader: try HDF5Container.open(path: try XCTUnwrap(session.workingPath)), path: .p("/old/file")))
         try unclosed.write([7], at: 0)
         let report = try session.commit()
         XCTAssertEqual(report.packedAtCommit, 2)
