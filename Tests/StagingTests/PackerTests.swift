@@ -4,8 +4,8 @@ import HDF5
 import Staging
 import XCTest
 
-/// Packer round trips through libhdf5 (HDF5Container), for every compression, and the
-/// files it makes opened by h5py.
+/// Packer round trips for every compression (decoded natively, and through libhdf5 where it
+/// needs no plugin), and the files it makes opened by h5py (with hdf5plugin for lz4/bslz4).
 final class PackerTests: StagingTestCase {
     static let compressions: [Compression] = [.gzip(level: 6), .gzip(level: 1), .none, .lz4, .bitshuffleLZ4]
 
@@ -27,7 +27,6 @@ final class PackerTests: StagingTestCase {
     }
 
     func testRoundTripsForEveryCompression() throws {
-        try pluginPathAdded.get()
         let chunk = 4096
         let files = cases(chunk: chunk)
         for compression in Self.compressions {
@@ -46,7 +45,10 @@ final class PackerTests: StagingTestCase {
             try writer.close()
             let reader = try HDF5Container.open(path: container)
             for (name, bytes) in files {
-                XCTAssertEqual(try reader.bytes("/\(name)"), bytes, "\(compression) \(name)")
+                XCTAssertEqual(try nativeBytes(reader, "/\(name)"), bytes, "\(compression) \(name)")
+                if !compression.needsPlugin {
+                    XCTAssertEqual(try reader.bytes("/\(name)"), bytes, "\(compression) \(name) through libhdf5")
+                }
                 let info = try reader.dataset(at: .p("/\(name)"))
                 XCTAssertEqual(info.filters.map(\.id), compression.filters.map(\.id), "\(compression) \(name)")
                 XCTAssertEqual(info.filters.map(\.clientData), compression.filters.map(\.clientData),

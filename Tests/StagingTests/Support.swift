@@ -1,3 +1,4 @@
+import Codecs
 import Foundation
 import H5Model
 import HDF5
@@ -75,10 +76,36 @@ func runPython(_ script: String, arguments: [String] = [], file: StaticString = 
 
 let pythonPath = ProcessInfo.processInfo.environment["H5MOUNT_PYTHON"] ?? "/tmp/venv-probe/bin/python"
 
-/// hdf5plugin's filter directory, added once to libhdf5's plugin path of this process.
-let pluginPathAdded: Result<Void, Error> = Result {
-    let directory = try runPython("import hdf5plugin; print(hdf5plugin.PLUGIN_PATH, end='')")
-    try HDF5Library.addPluginPath(directory)
+/// Every byte of a byte dataset decoded natively (chunk locations from libhdf5, `pread`,
+/// Codecs), as the chunk engine reads: needs no filter plugin, so lz4 and bitshuffle files are
+/// checked without touching libhdf5's process-wide plugin path.
+func nativeBytes(_ reader: HDF5Container, _ path: String) throws -> [UInt8] {
+    let info = try reader.dataset(at: .p(path))
+    let size = Int(info.shape?.first ?? 0)
+    guard case .chunked(let chunk) = info.layout, let chunkSize = chunk.first.map(Int.init) else {
+        throw StagingError(EINVAL, "\(path): not chunked")
+    }
+    var bytes = [UInt8](repeating: 0, count: size)
+    let origins = stride(from: 0, to: size, by: chunkSize).map { [UInt64($0)] }
+    let locations = try reader.chunkLocations(dataset: .p(path), chunks: origins)
+    let file = try XCTUnwrap(FileHandle(forReadingAtPath: reader.filePath))
+    defer { try? file.close() }
+    for (origin, location) in zip(origins, locations) {
+        guard let location else { continue }
+        try file.seek(toOffset: location.offset)
+        let stored = try XCTUnwrap(try file.read(upToCount: Int(location.size)))
+        var decoded = [UInt8](repeating: 0, count: chunkSize)
+        try stored.withUnsafeBytes { input in
+            try decoded.withUnsafeMutableBytes { output in
+                try FilterPipeline.decode(input, filters: info.filters, filterMask: location.filterMask,
+                                          elementSize: 1, into: output)
+            }
+        }
+        let start = Int(origin[0])
+        let count = min(chunkSize, size - start)
+        bytes.replaceSubrange(start..<(start + count), with: decoded.prefix(count))
+    }
+    return bytes
 }
 
 /// The files of a directory tree and their bytes (a work directory snapshot = what a
