@@ -30,6 +30,8 @@ let package = Package(
         .target(name: "HDF5", dependencies: ["CHDF5", "H5Model"]),
         // Chunk index, pread, filter pipeline, decoded-chunk cache.
         .target(name: "ChunkEngine", dependencies: ["Codecs", "H5Model"]),
+        // The write path below the filesystem: spools, packer, working copy, journal, recovery.
+        .target(name: "Staging", dependencies: ["HDF5", "Codecs", "H5Model"]),
         // The filesystem: inodes, namespace mapping, sidecars. No libfuse types.
         .target(name: "H5FS", dependencies: ["H5Model", "HDF5", "ChunkEngine"]),
         // The only importer of CFUSE: libfuse3 low-level callbacks -> H5FS calls.
@@ -46,6 +48,7 @@ let package = Package(
         .testTarget(name: "CodecsTests", dependencies: ["Codecs", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "H5Model", "TestSupport"]),
         .testTarget(name: "ChunkEngineTests", dependencies: ["ChunkEngine", "Codecs", "HDF5", "H5Model", "TestSupport"]),
+        .testTarget(name: "StagingTests", dependencies: ["Staging", "HDF5", "Codecs", "H5Model", "TestSupport"]),
         .testTarget(name: "H5FSTests", dependencies: ["H5FS", "HDF5", "H5Model", "TestSupport"]),
         .testTarget(name: "FUSEBridgeTests", dependencies: ["FUSEBridge", "H5FS"]),
         .testTarget(name: "MountCLITests", dependencies: ["MountCLI", "FUSEBridge", "H5FS"]),

@@ -21,6 +21,7 @@ static inline hid_t h5m_p_link_access(void) { return H5P_LINK_ACCESS; }
 static inline hid_t h5m_p_link_create(void) { return H5P_LINK_CREATE; }
 static inline hid_t h5m_p_group_create(void) { return H5P_GROUP_CREATE; }
 static inline hid_t h5m_p_object_copy(void) { return H5P_OBJECT_COPY; }
+static inline hid_t h5m_p_attribute_create(void) { return H5P_ATTRIBUTE_CREATE; }
 static inline hid_t h5m_t_native_uint8(void) { return H5T_NATIVE_UINT8; }
 static inline hid_t h5m_t_native_int8(void) { return H5T_NATIVE_INT8; }
 static inline hid_t h5m_t_native_uint16(void) { return H5T_NATIVE_UINT16; }

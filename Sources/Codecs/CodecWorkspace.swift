@@ -1,6 +1,7 @@
 import CDeflate
 
-/// Scratch memory and a libdeflate decompressor for decoding chunks, kept between calls.
+/// Scratch memory and a libdeflate decompressor for decoding chunks (and compressors for
+/// encoding them), kept between calls.
 ///
 /// Why: freshly allocated memory is slow to touch on the target machines, and a chunk decode
 /// that allocates its intermediate buffers each time loses much of its speed. A worker thread
@@ -17,6 +18,8 @@ package final class CodecWorkspace: @unchecked Sendable {
 
     private var buffers: [UnsafeMutableRawBufferPointer]
     private var inflater: OpaquePointer?
+    /// libdeflate compressors by level, for encoding (the write path).
+    private var compressors: [Int: OpaquePointer] = [:]
 
     package init() {
         buffers = Slot.allCases.map { _ in UnsafeMutableRawBufferPointer(start: nil, count: 0) }
@@ -25,6 +28,7 @@ package final class CodecWorkspace: @unchecked Sendable {
     deinit {
         for buffer in buffers { buffer.deallocate() }
         if let inflater { libdeflate_free_decompressor(inflater) }
+        for compressor in compressors.values { libdeflate_free_compressor(compressor) }
     }
 
     /// `count` bytes of the slot's buffer (contents undefined), growing it when needed.
@@ -39,6 +43,16 @@ package final class CodecWorkspace: @unchecked Sendable {
             buffers[slot.rawValue] = buffer
         }
         return UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count])
+    }
+
+    /// The workspace's libdeflate compressor for `level`, made on first use.
+    func compressor(level: Int) throws(CodecError) -> OpaquePointer {
+        if let compressor = compressors[level] { return compressor }
+        guard let made = libdeflate_alloc_compressor(Int32(level)) else {
+            throw CodecError("deflate: cannot allocate a compressor")
+        }
+        compressors[level] = made
+        return made
     }
 
     /// The workspace's libdeflate decompressor, made on first use.

@@ -32,13 +32,20 @@ enum DeflateCodec {
         }
     }
 
-    static func encode(_ input: UnsafeRawBufferPointer, level: Int) throws(CodecError) -> [UInt8] {
+    static func encode(_ input: UnsafeRawBufferPointer, level: Int, workspace: CodecWorkspace? = nil) throws(CodecError) -> [UInt8] {
         // libdeflate knows levels 0...12; HDF5 writes 0...9.
         guard (0...12).contains(level) else { throw CodecError("deflate: level \(level) out of range 0...12") }
+        if let workspace {
+            return try encode(input, with: try workspace.compressor(level: level))
+        }
         guard let compressor = libdeflate_alloc_compressor(Int32(level)) else {
             throw CodecError("deflate: cannot allocate a compressor")
         }
         defer { libdeflate_free_compressor(compressor) }
+        return try encode(input, with: compressor)
+    }
+
+    private static func encode(_ input: UnsafeRawBufferPointer, with compressor: OpaquePointer) throws(CodecError) -> [UInt8] {
         let bound = libdeflate_zlib_compress_bound(compressor, input.count)
         var written = 0
         let encoded = [UInt8](unsafeUninitializedCapacity: bound) { buffer, count in

@@ -71,13 +71,22 @@ package enum FilterPipeline {
     /// Encodes a chunk for writing: applies `filters` in pipeline order.
     package static func encode(_ data: UnsafeRawBufferPointer, filters: [FilterSpec],
                                elementSize: Int) throws(CodecError) -> [UInt8] {
-        var current = [UInt8](data)
-        for spec in filters {
+        try encode(data, filters: filters, elementSize: elementSize, workspace: nil)
+    }
+
+    /// As above, reusing `workspace`'s compressors (the write path packs thousands of small
+    /// chunks; a fresh libdeflate compressor each time costs more than compressing them).
+    package static func encode(_ data: UnsafeRawBufferPointer, filters: [FilterSpec], elementSize: Int,
+                               workspace: CodecWorkspace?) throws(CodecError) -> [UInt8] {
+        guard let first = filters.first else { return [UInt8](data) }
+        // The first stage reads the caller's bytes directly; later ones the previous output.
+        var current = try encodeStage(try FilterKind(encoding: first, elementSize: elementSize), data, workspace)
+        for spec in filters.dropFirst() {
             let stage = try FilterKind(encoding: spec, elementSize: elementSize)
             var next: [UInt8] = []
             var failure: CodecError?
             current.withUnsafeBytes { bytes in
-                do throws(CodecError) { next = try encodeStage(stage, bytes) } catch { failure = error }
+                do throws(CodecError) { next = try encodeStage(stage, bytes, workspace) } catch { failure = error }
             }
             if let failure { throw failure }
             current = next
@@ -103,9 +112,10 @@ package enum FilterPipeline {
         }
     }
 
-    private static func encodeStage(_ stage: FilterKind, _ input: UnsafeRawBufferPointer) throws(CodecError) -> [UInt8] {
+    private static func encodeStage(_ stage: FilterKind, _ input: UnsafeRawBufferPointer,
+                                    _ workspace: CodecWorkspace?) throws(CodecError) -> [UInt8] {
         switch stage {
-        case .deflate(let level): try DeflateCodec.encode(input, level: level)
+        case .deflate(let level): try DeflateCodec.encode(input, level: level, workspace: workspace)
         case .shuffle(let elementSize): ShuffleCodec.encode(input, elementSize: elementSize)
         case .fletcher32: Fletcher32Codec.encode(input)
         case .lz4(let blockSize): try LZ4Codec.encode(input, blockSize: blockSize)

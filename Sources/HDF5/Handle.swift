@@ -21,6 +21,14 @@ struct Handle: ~Copyable {
     }
 
     deinit { _ = close(id) }
+
+    /// Gives up ownership: the id stays open and the caller must close it (the writer keeps
+    /// pending datasets open between gated sequences this way).
+    consuming func release() -> hid_t {
+        let id = self.id
+        discard self
+        return id
+    }
 }
 
 /// Throws a `StoreError` from the error stack when a status (`herr_t`, `htri_t`,

@@ -11,12 +11,33 @@ import H5Model
 extension HDF5Container {
     /// The byte path of `path` ("/" for the root). Caller holds the gate.
     func bytePath(_ path: H5Path) throws(StoreError) -> [CChar] {
+        try LinkPaths.bytePath(path, in: fileID)
+    }
+
+    /// The raw names of the links of the group at a NUL-terminated byte path. Caller holds the gate.
+    func rawLinkNames(_ group: [CChar]) throws(StoreError) -> [[UInt8]] {
+        try LinkPaths.rawLinkNames(group, in: fileID)
+    }
+
+    /// Name, class and cheap payload of every link of a group, in name order. Caller holds the gate.
+    func iterateLinks(_ group: [CChar]) throws(StoreError) -> [RawLink] {
+        try LinkPaths.iterateLinks(group, in: fileID)
+    }
+}
+
+/// The path helpers over any open file id, shared by `HDF5Container` and `HDF5Writer`.
+/// Caller holds the gate.
+enum LinkPaths {
+    /// The byte path of `path` ("/" for the root) in the file `fileID`.
+    static func bytePath(_ path: H5Path, in fileID: hid_t) throws(StoreError) -> [CChar] {
         var bytes: [CChar] = []
         for component in path.components {
             var name = Array(component.utf8)
             if component.unicodeScalars.contains("\u{FFFD}") {
                 let parent = bytes.isEmpty ? [CChar(UInt8(ascii: "/")), 0] : bytes + [0]
-                if let raw = try rawLinkNames(parent).first(where: { String(decoding: $0, as: UTF8.self) == component }) {
+                // A name not found stays as typed (a link about to be created).
+                if let raw = try rawLinkNames(parent, in: fileID)
+                    .first(where: { String(decoding: $0, as: UTF8.self) == component }) {
                     name = raw
                 }
             }
@@ -28,14 +49,14 @@ extension HDF5Container {
         return bytes
     }
 
-    /// The raw names of the links of the group at a NUL-terminated byte path. Caller holds the gate.
-    func rawLinkNames(_ group: [CChar]) throws(StoreError) -> [[UInt8]] {
-        try iterateLinks(group).map(\.name)
+    /// The raw names of the links of the group at a NUL-terminated byte path.
+    static func rawLinkNames(_ group: [CChar], in fileID: hid_t) throws(StoreError) -> [[UInt8]] {
+        try iterateLinks(group, in: fileID).map(\.name)
     }
 
     /// Name, class and cheap payload (address or value size) of every link of a group,
-    /// in name order. Opens no link target. Caller holds the gate.
-    func iterateLinks(_ group: [CChar]) throws(StoreError) -> [RawLink] {
+    /// in name order. Opens no link target.
+    static func iterateLinks(_ group: [CChar], in fileID: hid_t) throws(StoreError) -> [RawLink] {
         var found: [RawLink] = []
         var index: hsize_t = 0
         let status = withUnsafeMutablePointer(to: &found) { pointer in

@@ -1,0 +1,241 @@
+import Glibc
+import Synchronization
+
+/// The bytes of one file open for writing, kept in a sparse file on disk (in the work
+/// directory's `spool/`), never in memory: `pwrite` at any offset, `pread`, truncate up or
+/// down, holes read as zeros. The spool file's size is always the file's logical size.
+///
+/// A spool may start from a seed (the file's content before this open): seed bytes show
+/// through wherever nothing was written, and are copied into the spool file a block at a
+/// time when a write lands inside a block (copy-on-write) or when the spool is sealed.
+/// A truncation hides the seed beyond the new size for good (`seedLimit`), so truncating
+/// down then growing reads zeros there, as on a local disk.
+///
+/// `seal()` ends writing: the seed is copied in full, and the spool file alone holds the
+/// file's bytes (what the packer and crash recovery read).
+///
+/// Thread-safe: every operation holds the spool's lock, I/O included (operations on one
+/// file are serial; different spools never share a lock). Lock order: spool, then anything
+/// a seed takes (the HDF5 gate).
+package final class Spool: ByteSource {
+    package let id: UInt64
+    package let path: String
+    private let descriptor: Int32
+    private let state: Mutex<State>
+
+    private struct State {
+        var size: UInt64
+        var seed: (any SpoolSeed)?
+        /// Seed bytes are visible only below this offset.
+        var seedLimit: UInt64
+        /// Per seed block: whether the spool file already holds its bytes.
+        var copied: [Bool]
+        var sealed: Bool
+        var removed = false
+    }
+
+    /// Creates the spool file `path` (which must not exist), empty or seeded.
+    package init(path: String, id: UInt64, seed: (any SpoolSeed)? = nil) throws(StagingError) {
+        let descriptor = try SystemCalls.open(path, O_RDWR | O_CREAT | O_EXCL)
+        let size = seed?.size ?? 0
+        var blocks = 0
+        if let seed {
+            guard seed.blockSize > 0 else {
+                close(descriptor)
+                throw StagingError(EINVAL, "\(path): seed block size 0")
+            }
+            blocks = Int((size + UInt64(seed.blockSize) - 1) / UInt64(seed.blockSize))
+            do {
+                try SystemCalls.truncate(descriptor, size, path)
+            } catch {
+                close(descriptor)
+                unlink(path)
+                throw error
+            }
+        }
+        self.id = id
+        self.path = path
+        self.descriptor = descriptor
+        state = Mutex(State(size: size, seed: seed, seedLimit: size, copied: [Bool](repeating: false, count: blocks),
+                            sealed: false))
+    }
+
+    /// Opens a sealed spool left on disk (crash recovery): read-only, its size is the file's.
+    package init(sealedAt path: String, id: UInt64) throws(StagingError) {
+        descriptor = try SystemCalls.open(path, O_RDONLY)
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else {
+            let error = StagingError.system(path)
+            close(descriptor)
+            throw error
+        }
+        self.id = id
+        self.path = path
+        state = Mutex(State(size: UInt64(info.st_size), seed: nil, seedLimit: 0, copied: [], sealed: true))
+    }
+
+    deinit {
+        let removed = state.withLock { $0.removed }
+        if !removed { close(descriptor) }
+    }
+
+    package var size: UInt64 { state.withLock { $0.size } }
+    package var isSealed: Bool { state.withLock { $0.sealed } }
+
+    package func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws(StagingError) {
+        try state.withLock { (state) throws(StagingError) in
+            try requireWritable(state)
+            let (end, overflow) = offset.addingReportingOverflow(UInt64(bytes.count))
+            guard !overflow, end <= UInt64(Int64.max) else { throw StagingError(EFBIG, "\(path): write past the largest offset") }
+            guard !bytes.isEmpty else { return }
+            if state.seed != nil, offset < state.seedLimit {
+                try copySeed(&state, touching: offset..<min(end, state.seedLimit), partialOnly: true)
+            }
+            try SystemCalls.pwriteAll(descriptor, bytes, at: offset, "\(path): write")
+            if let seed = state.seed, offset < state.seedLimit {
+                // Blocks the write covered whole now hold their final bytes.
+                markCovered(&state, seed, offset..<min(end, state.seedLimit))
+            }
+            state.size = max(state.size, end)
+        }
+    }
+
+    package func write(_ bytes: [UInt8], at offset: UInt64) throws(StagingError) {
+        var failure: StagingError?
+        bytes.withUnsafeBytes { buffer in
+            do throws(StagingError) { try write(buffer, at: offset) } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+
+    package func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws(StagingError) -> Int {
+        try state.withLock { (state) throws(StagingError) -> Int in
+            guard !state.removed else { throw StagingError(EBADF, "\(path): spool removed") }
+            guard offset < state.size, !buffer.isEmpty else { return 0 }
+            let count = Int(min(UInt64(buffer.count), state.size - offset))
+            var position = offset
+            let end = offset + UInt64(count)
+            while position < end {
+                let into = UnsafeMutableRawBufferPointer(rebasing: buffer[Int(position - offset)..<count])
+                if let seed = state.seed, position < state.seedLimit {
+                    let block = Int(position / UInt64(seed.blockSize))
+                    let blockEnd = min(UInt64(block + 1) * UInt64(seed.blockSize), state.seedLimit, end)
+                    let part = UnsafeMutableRawBufferPointer(rebasing: into[0..<Int(blockEnd - position)])
+                    if state.copied[block] {
+                        try readSpool(part, at: position)
+                    } else {
+                        try seed.read(at: position, into: part)
+                    }
+                    position = blockEnd
+                } else {
+                    try readSpool(UnsafeMutableRawBufferPointer(rebasing: into[0..<Int(end - position)]), at: position)
+                    position = end
+                }
+            }
+            return count
+        }
+    }
+
+    package func read(at offset: UInt64, count: Int) throws(StagingError) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var got = 0
+        var failure: StagingError?
+        bytes.withUnsafeMutableBytes { buffer in
+            do throws(StagingError) { got = try read(into: buffer, at: offset) } catch { failure = error }
+        }
+        if let failure { throw failure }
+        return Array(bytes.prefix(got))
+    }
+
+    package func truncate(to newSize: UInt64) throws(StagingError) {
+        try state.withLock { (state) throws(StagingError) in
+            try requireWritable(state)
+            guard newSize <= UInt64(Int64.max) else { throw StagingError(EFBIG, "\(path): size too large") }
+            try SystemCalls.truncate(descriptor, newSize, "\(path): truncate")
+            state.seedLimit = min(state.seedLimit, newSize)
+            state.size = newSize
+        }
+    }
+
+    /// Ends writing: copies what is left of the seed, then drops it. Idempotent.
+    package func seal() throws(StagingError) {
+        try state.withLock { (state) throws(StagingError) in
+            guard !state.sealed else { return }
+            guard !state.removed else { throw StagingError(EBADF, "\(path): spool removed") }
+            if state.seed != nil, state.seedLimit > 0 {
+                try copySeed(&state, touching: 0..<state.seedLimit, partialOnly: false)
+            }
+            state.seed = nil
+            state.copied = []
+            state.sealed = true
+        }
+    }
+
+    /// Flushes the spool file to disk (fsync).
+    package func sync() throws(StagingError) {
+        try state.withLock { (state) throws(StagingError) in
+            guard !state.removed else { return }
+            try SystemCalls.fsync(descriptor, path)
+        }
+    }
+
+    /// Closes and deletes the spool file. Idempotent.
+    package func remove() {
+        state.withLock { state in
+            guard !state.removed else { return }
+            state.removed = true
+            state.seed = nil
+            close(descriptor)
+            unlink(path)
+        }
+    }
+
+    private func requireWritable(_ state: State) throws(StagingError) {
+        guard !state.removed else { throw StagingError(EBADF, "\(path): spool removed") }
+        guard !state.sealed else { throw StagingError(EBADF, "\(path): spool is sealed") }
+    }
+
+    /// Reads spool bytes; anything past the spool file's end reads as zeros.
+    private func readSpool(_ buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws(StagingError) {
+        let got = try SystemCalls.preadAll(descriptor, buffer, at: offset, "\(path): read")
+        if got < buffer.count, let base = buffer.baseAddress {
+            memset(base + got, 0, buffer.count - got)
+        }
+    }
+
+    /// Copies the seed blocks overlapping `range` into the spool file; with `partialOnly`,
+    /// only those the range does not cover whole (a write is about to cover the others).
+    private func copySeed(_ state: inout State, touching range: Range<UInt64>, partialOnly: Bool) throws(StagingError) {
+        guard let seed = state.seed, !range.isEmpty else { return }
+        let blockSize = UInt64(seed.blockSize)
+        let first = Int(range.lowerBound / blockSize)
+        let last = Int((range.upperBound - 1) / blockSize)
+        var scratch: UnsafeMutableRawBufferPointer?
+        defer { scratch?.deallocate() }
+        for block in first...last where !state.copied[block] {
+            let blockRange = UInt64(block) * blockSize ..< min(UInt64(block + 1) * blockSize, state.seedLimit)
+            if blockRange.isEmpty { continue }
+            if partialOnly && range.lowerBound <= blockRange.lowerBound && range.upperBound >= blockRange.upperBound {
+                continue
+            }
+            let buffer = scratch ?? UnsafeMutableRawBufferPointer.allocate(byteCount: seed.blockSize, alignment: 16)
+            scratch = buffer
+            let part = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(blockRange.count)])
+            try seed.read(at: blockRange.lowerBound, into: part)
+            try SystemCalls.pwriteAll(descriptor, UnsafeRawBufferPointer(part), at: blockRange.lowerBound, "\(path): copy")
+            state.copied[block] = true
+        }
+    }
+
+    /// Marks the seed blocks `range` covers whole as copied.
+    private func markCovered(_ state: inout State, _ seed: any SpoolSeed, _ range: Range<UInt64>) {
+        guard !range.isEmpty else { return }
+        let blockSize = UInt64(seed.blockSize)
+        for block in Int(range.lowerBound / blockSize)...Int((range.upperBound - 1) / blockSize) {
+            let blockRange = UInt64(block) * blockSize ..< min(UInt64(block + 1) * blockSize, state.seedLimit)
+            if range.lowerBound <= blockRange.lowerBound && range.upperBound >= blockRange.upperBound {
+                state.copied[block] = true
+            }
+        }
+    }
+}

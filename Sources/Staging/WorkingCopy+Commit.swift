@@ -1,0 +1,109 @@
+import Glibc
+import H5Model
+import HDF5
+
+/// What a commit did.
+package struct CommitReport: Sendable, Hashable {
+    package enum Outcome: String, Sendable { case unchanged, committed, committedInPlace }
+    package var outcome: Outcome
+    /// Closed files that were still waiting and got packed by the commit.
+    package var packedAtCommit: Int
+    /// Files still open for writing at commit: never closed, so not committed.
+    package var discardedOpenFiles: Int
+}
+
+extension WorkingCopy {
+    /// Makes the session's changes the container's content:
+    /// 1. packs closed files still waiting, drops spools of files never closed;
+    /// 2. closes the working copy (EBUSY while readers of it are open: close them first);
+    /// 3. checks the container is still the file the session copied (ESTALE otherwise,
+    ///    unless `force`: someone else changed it, and renaming would lose their change);
+    /// 4. records `committing` (with the working copy's identity) and fsyncs the journal;
+    /// 5. fsyncs the working copy, renames it over the container, fsyncs the directory;
+    /// 6. removes the work directory.
+    /// A crash before 5's rename leaves the container as it was; after it, the new content.
+    /// With -o inplace: close, fsync, remove the work directory.
+    @discardableResult
+    package func commit(force: Bool = false) throws(StagingError) -> CommitReport {
+        let packed = try packAllClosed()
+        return try state.withLock { (state) throws(StagingError) -> CommitReport in
+            guard let session = state.session else {
+                return CommitReport(outcome: .unchanged, packedAtCommit: 0, discardedOpenFiles: 0)
+            }
+            guard state.activePacks == 0, state.closedSpools.isEmpty else {
+                throw StagingError(EBUSY, "\(directory.container): files are still being packed")
+            }
+            // Files never closed are not committed. Dropped first: a seeded spool may hold a
+            // reader of the working copy, which would keep the writer from closing.
+            let discarded = state.openSpools.count
+            for spool in state.openSpools.values { spool.remove() }
+            state.openSpools = [:]
+            try store { () throws(StoreError) in try session.writer.close() }
+            let outcome: CommitReport.Outcome
+            if session.start.inplace {
+                try Self.fsyncFile(directory.container)
+                outcome = .committedInPlace
+            } else {
+                try replaceContainer(session, force: force)
+                outcome = .committed
+            }
+            session.journal.close()
+            try directory.remove()
+            close(session.lockDescriptor)
+            state.session = nil
+            state.finished = true
+            return CommitReport(outcome: outcome, packedAtCommit: packed, discardedOpenFiles: discarded)
+        }
+    }
+
+    /// Steps 3 to 5 of `commit` (also recovery's last step).
+    func replaceContainer(_ session: Session, force: Bool) throws(StagingError) {
+        try Self.replaceContainer(directory, journal: session.journal, original: session.start.original, force: force)
+    }
+
+    static func replaceContainer(_ directory: WorkDirectory, journal: Journal, original: FileIdentity?,
+                                 force: Bool) throws(StagingError) {
+        let current = try SystemCalls.identity(directory.container)
+        if !force && current != original {
+            throw StagingError(ESTALE, "\(directory.container) changed on disk since this session began; "
+                               + "the changes are kept in \(directory.path) (commit with force to overwrite)")
+        }
+        guard let working = try SystemCalls.identity(directory.workingPath) else {
+            throw StagingError(ENOENT, "\(directory.workingPath): working copy missing")
+        }
+        try journal.append([.committing(working)])
+        try journal.sync()
+        try fsyncFile(directory.workingPath)
+        if rename(directory.workingPath, directory.container) != 0 {
+            throw .system("rename \(directory.workingPath) to \(directory.container)")
+        }
+        try SystemCalls.fsyncDirectory(directory.containerDirectory)
+    }
+
+    static func fsyncFile(_ path: String) throws(StagingError) {
+        let descriptor = try SystemCalls.open(path, O_RDONLY)
+        defer { close(descriptor) }
+        try SystemCalls.fsync(descriptor, path)
+    }
+
+    /// Makes everything recorded so far survive a power loss too (a process crash cannot lose
+    /// it anyway): fsyncs the working copy's raw chunks, the waiting spools and the journal.
+    package func sync() throws(StagingError) {
+        try state.withLock { (state) throws(StagingError) in
+            guard let session = state.session else { return }
+            for entry in state.closedSpools.values { try entry.spool.sync() }
+            try Self.fsyncFile(session.writer.filePath)
+            try session.journal.sync()
+        }
+    }
+
+    /// Throws away unfinished work of a crashed session (the container stays as it is).
+    /// EBUSY while a live session holds it.
+    package static func discard(container: String) throws(StagingError) {
+        let directory = WorkDirectory(container: container)
+        guard directory.exists else { return }
+        let lock = try directory.acquireLock()
+        defer { close(lock) }
+        try directory.remove()
+    }
+}

@@ -1,0 +1,159 @@
+import Glibc
+import H5Model
+import HDF5
+
+/// Files being written: spools, closing, packing.
+///
+/// A file's life: `makeSpool` (empty, or seeded with the file's current bytes when opened
+/// without O_TRUNC) → writes, reads, truncates on the spool → `closeFile` (the spool is
+/// sealed and the journal says which spool holds which path) → `packFile` (one dataset,
+/// linked at the file's path, replacing what was there; the spool is deleted). A closed
+/// file not yet packed has no link in the working copy: renaming it is `moveUnpacked`,
+/// deleting it `dropSpool`; link it (hard link) or reopen it only after packing it.
+extension WorkingCopy {
+    /// A new spool in the work directory (starting the session if needed).
+    package func makeSpool(seed: (any SpoolSeed)? = nil) throws(StagingError) -> Spool {
+        try state.withLock { (state) throws(StagingError) -> Spool in
+            _ = try startedLocked(&state)
+            let id = state.nextSpool
+            state.nextSpool += 1
+            let spool = try Spool(path: directory.spoolPath(id), id: id, seed: seed)
+            state.openSpools[id] = spool
+            return spool
+        }
+    }
+
+    /// The file at `path` was closed (or fsync'ed): seals the spool and records it, so a
+    /// crash from now on cannot lose it. Pack it next (now or later).
+    package func closeFile(_ spool: Spool, at path: H5Path) throws(StagingError) {
+        try spool.seal()
+        try state.withLock { (state) throws(StagingError) in
+            let session = try startedLocked(&state)
+            try appendRecords([.fileClosed(spool: spool.id, path: path, size: spool.size)], session, &state)
+            state.openSpools[spool.id] = nil
+            state.closedSpools[spool.id] = (spool, path)
+        }
+    }
+
+    /// A closed, unpacked file was renamed to `path` (its spool goes with it).
+    package func moveUnpacked(_ spool: Spool, to path: H5Path) throws(StagingError) {
+        try state.withLock { (state) throws(StagingError) in
+            let session = try startedLocked(&state)
+            guard state.closedSpools[spool.id] != nil else {
+                throw StagingError(EINVAL, "spool \(spool.id) is not a closed, unpacked file")
+            }
+            try appendRecords([.spoolMoved(spool: spool.id, to: path)], session, &state)
+            state.closedSpools[spool.id]?.path = path
+        }
+    }
+
+    /// The file's content will never be packed (deleted, or truncated away on a new open):
+    /// forgets and deletes the spool.
+    package func dropSpool(_ spool: Spool) throws(StagingError) {
+        try state.withLock { (state) throws(StagingError) in
+            if state.closedSpools[spool.id] != nil, let session = state.session {
+                try appendRecords([.spoolDropped(spool: spool.id)], session, &state)
+            }
+            state.closedSpools[spool.id] = nil
+            state.openSpools[spool.id] = nil
+        }
+        spool.remove()
+    }
+
+    /// Packs a closed file into a dataset linked at `path` (default: the path it was closed
+    /// at, following renames since), replacing any link there; then deletes the spool.
+    /// Closes the file first if `closeFile` was not called. Safe to call from several
+    /// threads for different files at once.
+    @discardableResult
+    package func packFile(_ spool: Spool, at path: H5Path? = nil) throws(StagingError) -> PackResult {
+        if !spool.isSealed {
+            guard let path else { throw StagingError(EINVAL, "spool \(spool.id): close it at a path first") }
+            try closeFile(spool, at: path)
+        }
+        let (session, token, target) = try state.withLock { (state) throws(StagingError) -> (Session, UInt64, H5Path) in
+            let session = try startedLocked(&state)
+            guard let entry = state.closedSpools[spool.id] else {
+                throw StagingError(EINVAL, "spool \(spool.id) is not a closed, unpacked file")
+            }
+            let token = state.nextToken
+            state.nextToken += 1
+            state.activePacks += 1
+            return (session, token, path ?? entry.path)
+        }
+        defer { state.withLock { $0.activePacks -= 1 } }
+        let layout = packer.layout(forSize: spool.size)
+        let result: PackResult
+        if layout.chunkCount <= 1 {
+            result = try packSingle(spool, layout, token, target, session)
+        } else {
+            result = try packStreaming(spool, layout, token, target, session)
+        }
+        spool.remove()
+        return result
+    }
+
+    /// One chunk: encode here, then create, write, link and record under the lock.
+    private func packSingle(_ spool: Spool, _ layout: ByteDatasetLayout, _ token: UInt64, _ path: H5Path,
+                            _ session: Session) throws(StagingError) -> PackResult {
+        let packed = try packer.encodeSingle(spool, layout)
+        return try state.withLock { (state) throws(StagingError) -> PackResult in
+            if let failure = state.journalFailure { throw failure }
+            let chunks = packed.map { [$0.chunk] } ?? []
+            let locations = try store { () throws(StoreError) -> [ChunkLocation] in
+                try session.writer.writeByteDataset(at: path, chunks: chunks, layout: layout, replacing: true)
+            }
+            var records: [JournalRecord] = [.packBegin(token: token, spool: spool.id, layout: layout)]
+            if let packed, let location = locations.first {
+                records.append(.packChunk(token: token, index: 0, offset: location.offset, size: location.size,
+                                          checksum: packed.checksum))
+            }
+            records.append(.packLink(token: token, path: path, replacing: true))
+            try appendRecords(records, session, &state)
+            state.closedSpools[spool.id] = nil
+            return PackResult(layout: layout, chunksWritten: chunks.count,
+                              storedBytes: UInt64(packed?.chunk.bytes.count ?? 0))
+        }
+    }
+
+    /// Many chunks: an unlinked dataset filled by the pipeline, linked at the end.
+    private func packStreaming(_ spool: Spool, _ layout: ByteDatasetLayout, _ token: UInt64, _ path: H5Path,
+                               _ session: Session) throws(StagingError) -> PackResult {
+        let writer = session.writer
+        let pending = try store { () throws(StoreError) -> PendingDataset in try writer.beginByteDataset(layout: layout) }
+        var result = PackResult(layout: layout, chunksWritten: 0, storedBytes: 0)
+        do throws(StagingError) {
+            // The dataset has no link yet: its records need not be ordered with other changes.
+            try session.journal.append([.packBegin(token: token, spool: spool.id, layout: layout)])
+            try packer.encodeChunks(of: spool, layout: layout) { (batch) throws(StagingError) in
+                let locations = try store { () throws(StoreError) -> [ChunkLocation] in
+                    try writer.writeChunks(batch.map(\.chunk), to: pending)
+                }
+                try session.journal.append(zip(batch, locations).map { packed, location in
+                    .packChunk(token: token, index: packed.chunk.index, offset: location.offset, size: location.size,
+                               checksum: packed.checksum)
+                })
+                result.chunksWritten += batch.count
+                result.storedBytes += batch.reduce(0) { $0 + UInt64($1.chunk.bytes.count) }
+            }
+            try state.withLock { (state) throws(StagingError) in
+                if let failure = state.journalFailure { throw failure }
+                try store { () throws(StoreError) in try writer.link(pending, at: path, replacing: true) }
+                try appendRecords([.packLink(token: token, path: path, replacing: true)], session, &state)
+                state.closedSpools[spool.id] = nil
+            }
+            return result
+        } catch {
+            writer.abandon(pending)
+            try? session.journal.append([.packAbandon(token: token)])
+            throw error
+        }
+    }
+
+    /// Packs every closed file still waiting (commit does this first). Returns how many.
+    @discardableResult
+    package func packAllClosed() throws(StagingError) -> Int {
+        let waiting = state.withLock { state in state.closedSpools.values.map(\.spool).sorted { $0.id < $1.id } }
+        for spool in waiting { try packFile(spool) }
+        return waiting.count
+    }
+}
