@@ -1,14 +1,24 @@
-/// Options that shape what the filesystem shows and how it reads.
+import H5Model
+
+/// Options that shape what the filesystem shows and how it reads and writes.
 /// The CLI fills this from `-o` options; FUSE-only options never reach here.
 package struct MountOptions: Sendable, Hashable {
-    /// Every mutation answers EROFS (`-o ro`; the only mode until the write path lands).
+    /// Every mutation answers EROFS (`-o ro`, or a container that is not writable).
     package var readOnly: Bool = true
     /// Byte budget of the decoded-chunk cache (`-o cache_size=`, default 256 MiB).
     package var cacheBytes: Int = 256 << 20
     /// Owner shown for every node (the mounting user unless `-o uid=`/`gid=`).
     package var uid: UInt32 = 0
     package var gid: UInt32 = 0
-    package init(readOnly: Bool = true, cacheBytes: Int = 256 << 20, uid: UInt32 = 0, gid: UInt32 = 0) {
+    /// How written files are stored (`-o compression=gzip[:LEVEL]|lz4|bslz4|none`, default gzip:6).
+    package var compression: Compression = .standard
+    /// Chunk size of written files (`-o chunk_size=`, default 1 MiB).
+    package var chunkSize: Int = 1 << 20
+    /// `-o inplace`: change the container itself, without a working copy (no crash safety).
+    package var inplace: Bool = false
+    package init(readOnly: Bool = true, cacheBytes: Int = 256 << 20, uid: UInt32 = 0, gid: UInt32 = 0,
+                 compression: Compression = .standard, chunkSize: Int = 1 << 20, inplace: Bool = false) {
         self.readOnly = readOnly; self.cacheBytes = cacheBytes; self.uid = uid; self.gid = gid
+        self.compression = compression; self.chunkSize = chunkSize; self.inplace = inplace
     }
 }
