@@ -1,0 +1,75 @@
+/// Recognises sequential readers of one dataset and says when and what to read ahead.
+///
+/// A dataset is shared by every reader (all open handles of the file), so instead of one
+/// "last offset" it keeps a few recent streams, each the end of the last read that
+/// continued it. A read continues a stream when it starts within a few read sizes of the
+/// stream's end (the kernel's concurrent read-ahead requests reach a multithreaded daemon
+/// slightly out of order). A stream reads ahead only after `hitsBeforeReadAhead`
+/// continuations, so a random reader, whose reads land anywhere, never triggers it. The
+/// least recently used stream makes room for a new one.
+///
+/// Not thread-safe: the dataset keeps it in a mutex.
+struct ReadStreams {
+    struct Stream {
+        var id: Int
+        /// End of the furthest read of the stream.
+        var end: Int
+        /// Read-ahead has been asked up to here.
+        var aheadEnd: Int
+        var hits: Int
+        var lastUse: Int
+    }
+
+    static let capacity = 8
+    static let hitsBeforeReadAhead = 2
+
+    private(set) var streams: [Stream] = []
+    private var clock = 0
+
+    /// What a read asks of read-ahead: the byte range to load, and the stream to tell if
+    /// it could not be loaded (`retreat`).
+    struct Window: Equatable {
+        var stream: Int
+        var range: Range<Int>
+    }
+
+    /// Notes a read of `offset ..< offset+count` of a `fileSize`-byte file; returns the
+    /// window to read ahead, if this read continues a stream that reads ahead
+    /// `aheadBytes` and the window has moved by at least `step` since last asked.
+    mutating func note(offset: Int, count: Int, fileSize: Int, aheadBytes: Int, step: Int) -> Window? {
+        clock += 1
+        let end = offset + count
+        let slack = 4 * max(count, 4096)
+        var best: Int?
+        for (index, stream) in streams.enumerated() where abs(offset - stream.end) <= slack {
+            if let current = best, abs(offset - streams[current].end) <= abs(offset - stream.end) { continue }
+            best = index
+        }
+        guard let index = best else {
+            let stream = Stream(id: clock, end: end, aheadEnd: end, hits: 0, lastUse: clock)
+            if streams.count < Self.capacity {
+                streams.append(stream)
+            } else if let oldest = streams.indices.min(by: { streams[$0].lastUse < streams[$1].lastUse }) {
+                streams[oldest] = stream
+            }
+            return nil
+        }
+        streams[index].end = max(streams[index].end, end)
+        streams[index].hits += 1
+        streams[index].lastUse = clock
+        let stream = streams[index]
+        guard aheadBytes > 0, stream.hits >= Self.hitsBeforeReadAhead else { return nil }
+        let want = min(fileSize, stream.end + aheadBytes)
+        let from = max(stream.aheadEnd, stream.end)
+        guard want > from, want - from >= min(step, fileSize - from) else { return nil }
+        streams[index].aheadEnd = want
+        return Window(stream: stream.id, range: from ..< want)
+    }
+
+    /// Read-ahead stopped at `position` (the cache's read-ahead share was full): ask again
+    /// from there on the stream's next read.
+    mutating func retreat(stream id: Int, to position: Int) {
+        guard let index = streams.firstIndex(where: { $0.id == id }) else { return }
+        streams[index].aheadEnd = min(streams[index].aheadEnd, position)
+    }
+}
