@@ -122,16 +122,20 @@ final class ChunkCache: Sendable {
         case present
         /// Registered: schedule `runScheduled` with it.
         case reserved(Pending)
-        /// Read-ahead is at its limit (or the tile could never be kept): stop for now.
+        /// The budget (or read-ahead's share of it) is taken: stop for now.
         case full
     }
 
     /// Registers a load that a job will run soon: read-ahead (`speculative`, within
-    /// `aheadLimit`) or a tile the current read copies next (not speculative).
+    /// `aheadLimit`) or a tile the current read copies next (not speculative). Refused
+    /// (`.full`) when the loads in flight would exceed the budget.
     func reserve(_ key: TileKey, bytes: Int, speculative: Bool) -> Reservation {
         state.withLock { state in
             if state.store.contains(key) || state.inFlight[key] != nil { return .present }
-            if speculative && (bytes > budget || state.aheadBytes + bytes > aheadLimit) { return .full }
+            // Scheduled loads never take the budget past its end: only loads that readers
+            // are blocked on may (see the contract).
+            if state.inFlightBytes + bytes > budget { return .full }
+            if speculative && state.aheadBytes + bytes > aheadLimit { return .full }
             let pending = Pending(bytes: bytes)
             state.inFlight[key] = InFlight(pending: pending, speculative: speculative)
             state.inFlightBytes += bytes

@@ -7,7 +7,8 @@ final class EngineContext: Sendable {
     let scheduler: any DecodeScheduler
     let counters = EngineCounters()
     /// Buffers of dropped tiles, for the next tiles of the same size: up to an eighth of
-    /// the budget (64 MiB at most), beyond the budget (the engine's fixed overhead).
+    /// the budget (64 MiB at most), and two tiles in any case if they fit half the budget;
+    /// beyond the budget (the engine's fixed overhead).
     let tilePool: BufferPool
     /// Buffers for stored (compressed) chunks while they are decoded.
     let scratchPool: BufferPool
@@ -16,7 +17,8 @@ final class EngineContext: Sendable {
         cache = ChunkCache(budget: cacheBytes)
         self.codec = codec
         self.scheduler = scheduler
-        tilePool = BufferPool(limit: min(max(0, cacheBytes) / 8, 64 << 20), exact: true)
+        tilePool = BufferPool(limit: min(max(0, cacheBytes) / 8, 64 << 20), exact: true,
+                              keepAtLeast: 2, largestKept: max(0, cacheBytes) / 2)
         scratchPool = BufferPool(limit: 32 << 20, exact: false)
     }
 }

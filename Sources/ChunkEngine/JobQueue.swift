@@ -24,15 +24,17 @@ final class JobQueue: @unchecked Sendable {
     private var ahead = Lane()
     private var stopping = false
 
-    /// A FIFO that pops from a moving head and compacts now and then.
+    /// A FIFO that pops from a moving head and compacts now and then. A popped slot is
+    /// cleared at once: a job's closure holds tiles (through its loads' latches) that must
+    /// not outlive it.
     private struct Lane {
-        var jobs: [Job] = []
+        var jobs: [Job?] = []
         var head = 0
-        var isEmpty: Bool { head == jobs.count }
         mutating func push(_ job: @escaping Job) { jobs.append(job) }
         mutating func pop() -> Job? {
             guard head < jobs.count else { return nil }
             let job = jobs[head]
+            jobs[head] = nil
             head += 1
             if head == jobs.count {
                 jobs.removeAll(keepingCapacity: true)

@@ -2,10 +2,11 @@
 ///
 /// A dataset is shared by every reader (all open handles of the file), so instead of one
 /// "last offset" it keeps a few recent streams, each the end of the last read that
-/// continued it. A read continues a stream when it starts within a few read sizes of the
-/// stream's end (the kernel's concurrent read-ahead requests reach a multithreaded daemon
-/// slightly out of order). A stream reads ahead only after `hitsBeforeReadAhead`
-/// continuations, so a random reader, whose reads land anywhere, never triggers it. The
+/// continued it. A read continues a stream when it starts within one read size of the
+/// stream's end (so a request that a multithreaded daemon serves out of order still
+/// counts) and reaches past that end. A stream reads ahead only after
+/// `hitsBeforeReadAhead` continuations, so a random reader, whose reads land anywhere,
+/// practically never triggers it (in a file a few hundred reads long it may, rarely). The
 /// least recently used stream makes room for a new one.
 ///
 /// Not thread-safe: the dataset keeps it in a mutex.
@@ -39,9 +40,9 @@ struct ReadStreams {
     mutating func note(offset: Int, count: Int, fileSize: Int, aheadBytes: Int, step: Int) -> Window? {
         clock += 1
         let end = offset + count
-        let slack = 4 * max(count, 4096)
         var best: Int?
-        for (index, stream) in streams.enumerated() where abs(offset - stream.end) <= slack {
+        for (index, stream) in streams.enumerated()
+        where abs(offset - stream.end) <= count && end > stream.end {
             if let current = best, abs(offset - streams[current].end) <= abs(offset - stream.end) { continue }
             best = index
         }

@@ -14,7 +14,11 @@ final class Tile: @unchecked Sendable {
     }
 
     deinit {
-        if let pool { pool.give(storage) } else { storage.deallocate() }
+        if let pool {
+            pool.give(storage)
+        } else if let base = storage.baseAddress {
+            BufferPool.release(base, count: storage.count)
+        }
     }
 
     /// The tile's bytes; valid while the tile is alive.
@@ -25,12 +29,16 @@ final class Tile: @unchecked Sendable {
     /// allocated when `pool` is nil). The buffer goes back to the pool if `fill` throws.
     static func make<E: Error>(count: Int, pool: BufferPool?,
                                fill: (UnsafeMutableRawBufferPointer) throws(E) -> Void) throws(E) -> Tile {
-        let buffer = pool?.take(count) ?? .allocate(byteCount: max(1, count), alignment: 64)
+        let buffer = pool?.take(count) ?? BufferPool.allocate(count)
         let exact = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count])
         do {
             try fill(exact)
         } catch {
-            if let pool { pool.give(buffer) } else { buffer.deallocate() }
+            if let pool {
+                pool.give(buffer)
+            } else if let base = buffer.baseAddress {
+                BufferPool.release(base, count: buffer.count)
+            }
             throw error
         }
         return Tile(storage: exact, pool: pool)
