@@ -59,6 +59,8 @@ package final class ChunkEngine: Sendable {
             chunkLoads: counters.chunkLoads.load(ordering: .relaxed),
             blockReads: counters.blockReads.load(ordering: .relaxed),
             locateCalls: counters.locateCalls.load(ordering: .relaxed),
+            nativeIndexes: counters.nativeIndexes.load(ordering: .relaxed),
+            nativeIndexRejected: counters.nativeIndexRejected.load(ordering: .relaxed),
             directChunkReads: counters.directChunkReads.load(ordering: .relaxed),
             readAheadWindows: counters.readAheadWindows.load(ordering: .relaxed),
             readAheadTiles: cache.aheadTiles,

@@ -3,28 +3,58 @@ import Synchronization
 
 /// Where the chunks of one chunked dataset live, kept for the engine's lifetime.
 ///
-/// Learnt lazily, a block of the tile grid at a time: the first read that touches a tile
-/// of an unknown block asks the reader, in one call, for every chunk of that block
-/// (`blockTiles` consecutive tiles in C order of the grid; a dataset with fewer chunks is
-/// one block, so its whole index is built by its first read). Each lookup is by chunk
-/// coordinate (`H5Dget_chunk_info_by_coord`), never a walk of the chunk list (O(N²) in
-/// libhdf5 1.10). After that, reads of the block make no reader call at all, and
-/// read-ahead learns the blocks it is about to need before the reader gets there.
+/// Built once, when first needed: the first read walks the dataset's whole chunk index
+/// straight from the file (`NativeChunkIndex`, O(N)) and, once a sample agrees with the
+/// reader, installs it complete. Where that is not possible (index types we do not read,
+/// a reader with no file behind it), it is learnt lazily a block of the tile grid at a
+/// time: the first read that touches a tile of an unknown block asks the reader, in one
+/// call, for every chunk of that block (`blockTiles` consecutive tiles in C order of the
+/// grid; a dataset with fewer chunks is one block). Those lookups are by coordinate, which
+/// libhdf5 1.10 answers by walking its index: fine for small datasets, O(N²) overall for
+/// big ones — hence the native walk. Either way, once known, reads make no reader call.
 final class ChunkIndex: Sendable {
     enum Entry: Sendable, Hashable {
         case allocated(ChunkLocation)
         case unallocated
     }
 
-    /// Tiles per block. A block is learnt in one reader call; with libhdf5 a lookup costs
-    /// a few microseconds, so a block holds the library's lock for a few milliseconds.
+    /// Tiles per block.
     static let blockTiles = 2048
 
-    private let blocks = Mutex<[Int: [Entry]]>([:])
+    private struct State {
+        var blocks: [Int: [Entry]] = [:]
+        /// Every chunk is known: a missing block has no allocated chunk.
+        var complete = false
+    }
+    private let state = Mutex(State())
+    /// The one attempt at reading the whole index natively.
+    let nativeAttempt = OnceGate()
 
     /// The entry of a tile (linear index), nil until its block is learnt.
     func entry(of linear: Int) -> Entry? {
-        blocks.withLock { blocks in blocks[linear / Self.blockTiles]?[linear % Self.blockTiles] }
+        state.withLock { state in
+            if let block = state.blocks[linear / Self.blockTiles] { return block[linear % Self.blockTiles] }
+            return state.complete ? .unallocated : nil
+        }
+    }
+
+    var isComplete: Bool { state.withLock { $0.complete } }
+
+    /// Installs the whole index (allocated chunks by linear tile index).
+    func install(complete chunks: [Int: ChunkLocation], tileCount: Int) {
+        var blocks: [Int: [Entry]] = [:]
+        for (linear, location) in chunks {
+            let block = linear / Self.blockTiles
+            if blocks[block] == nil {
+                let count = min((block + 1) * Self.blockTiles, tileCount) - block * Self.blockTiles
+                blocks[block] = [Entry](repeating: .unallocated, count: count)
+            }
+            blocks[block]?[linear % Self.blockTiles] = .allocated(location)
+        }
+        state.withLock { state in
+            state.blocks = blocks
+            state.complete = true
+        }
     }
 
     /// Makes sure the entries of `tiles` (linear indices) are known, asking the reader once
@@ -33,7 +63,9 @@ final class ChunkIndex: Sendable {
     /// may both ask, which is harmless.
     func learn(_ tiles: [Int], grid: TileGrid, reader: any ContainerReader, path: H5Path) throws(ChunkReadError) -> Bool {
         let wanted = Set(tiles.map { $0 / Self.blockTiles })
-        let unknown = blocks.withLock { blocks in wanted.filter { blocks[$0] == nil }.sorted() }
+        let unknown = state.withLock { state in
+            state.complete ? [] : wanted.filter { state.blocks[$0] == nil }.sorted()
+        }
         guard !unknown.isEmpty else { return false }
         var origins: [[UInt64]] = []
         for block in unknown {
@@ -57,7 +89,9 @@ final class ChunkIndex: Sendable {
             learnt[block] = locations[next ..< next + count].map { $0.map(Entry.allocated) ?? .unallocated }
             next += count
         }
-        blocks.withLock { blocks in blocks.merge(learnt) { known, _ in known } }
+        state.withLock { state in
+            if !state.complete { state.blocks.merge(learnt) { known, _ in known } }
+        }
         return true
     }
 

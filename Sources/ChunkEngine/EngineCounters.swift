@@ -10,6 +10,10 @@ package struct ChunkEngineStatistics: Sendable, Hashable {
     package var blockReads: Int
     /// Batched `ContainerReader.chunkLocations` calls.
     package var locateCalls: Int
+    /// Chunk indexes read whole from the file, and attempts that failed or were refused
+    /// (then the index is learnt from the reader).
+    package var nativeIndexes: Int = 0
+    package var nativeIndexRejected: Int = 0
     /// Unfiltered chunks copied straight from the file into a reader's buffer (no cache).
     package var directChunkReads: Int = 0
     /// Times a sequential stream asked for read-ahead.
@@ -37,6 +41,8 @@ final class EngineCounters: Sendable {
     let locateCalls = Atomic<Int>(0)
     let directChunkReads = Atomic<Int>(0)
     let readAheadWindows = Atomic<Int>(0)
+    let nativeIndexes = Atomic<Int>(0)
+    let nativeIndexRejected = Atomic<Int>(0)
 
     static func bump(_ counter: borrowing Atomic<Int>) {
         counter.wrappingAdd(1, ordering: .relaxed)

@@ -146,9 +146,12 @@ final class TiledReader: Sendable {
         return entry
     }
 
-    /// Learns, in one reader call, where the chunks of the blocks of `linears` are.
+    /// Makes sure the chunk index knows `linears`: the whole index read natively on first
+    /// need, else their blocks learnt from the reader in one call.
     func learn(_ linears: [Int]) throws(ChunkReadError) {
         guard case .chunks(let index, _) = source else { return }
+        index.nativeAttempt.run { readNativeIndex(into: index) }
+        if index.isComplete { return }
         if try index.learn(linears, grid: grid, reader: reader, path: path) {
             EngineCounters.bump(context.counters.locateCalls)
         }
