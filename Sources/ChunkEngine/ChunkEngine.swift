@@ -89,7 +89,8 @@ package final class ChunkEngine: Sendable {
             let source: TiledReader.Source = decodesChunks ? .chunks(registered.index, filters: info.filters) : .blocks
             storage = .tiled(TiledReader(grid: grid, source: source, path: path, isScalar: plan.isScalar,
                                          datasetID: registered.id, reader: reader,
-                                         fillElement: info.fillValueBytes, context: context))
+                                         fillElement: info.fillValueBytes, maxShape: Self.finite(info.maxShape),
+                                         context: context))
         }
         return RawArrayDataset(byteCount: plan.byteCount, path: path, reader: reader, storage: storage, context: context)
     }
@@ -104,6 +105,13 @@ package final class ChunkEngine: Sendable {
         }
         context.cache.remove(datasets: ids)
         context.files.forget(path: filePath)
+    }
+
+    /// Maximum dims as Ints when every one is finite and fits.
+    private static func finite(_ maxShape: [UInt64?]?) -> [Int]? {
+        guard let maxShape else { return nil }
+        let dims = maxShape.compactMap { $0 }.filter { $0 <= UInt64(Int.max) }.map { Int($0) }
+        return dims.count == maxShape.count ? dims : nil
     }
 
     private func register(_ key: DatasetKey) -> Registered {

@@ -19,22 +19,36 @@ import H5Model
 struct NativeChunkIndex {
     let file: OpenFile
     let grid: TileGrid
+    /// The dataset's maximum dims when all are finite (fixed arrays are laid out over them).
+    let maxShape: [Int]?
     private var offsetSize = 8
     private var lengthSize = 8
     private var base: UInt64 = 0
     private var fileSize: UInt64 = 0
 
+    /// Allocated chunks by linear tile index (absolute file offsets), and the file's base
+    /// address (non-zero with a user block).
+    static func readWithBase(file: OpenFile, objectAddress: UInt64, grid: TileGrid,
+                             maxShape: [Int]? = nil) throws(IndexFormatError) -> (chunks: [Int: ChunkLocation], base: UInt64) {
+        var index = NativeChunkIndex(file: file, grid: grid, maxShape: maxShape)
+        try index.readSuperblock()
+        let layout = try index.layoutMessage(objectHeader: objectAddress)
+        return (try index.chunks(layout: layout), index.base)
+    }
+
     /// Allocated chunks by linear tile index.
-    static func read(file: OpenFile, objectAddress: UInt64, grid: TileGrid) throws(IndexFormatError) -> [Int: ChunkLocation] {
-        var index = NativeChunkIndex(file: file, grid: grid)
+    static func read(file: OpenFile, objectAddress: UInt64, grid: TileGrid,
+                     maxShape: [Int]? = nil) throws(IndexFormatError) -> [Int: ChunkLocation] {
+        var index = NativeChunkIndex(file: file, grid: grid, maxShape: maxShape)
         try index.readSuperblock()
         let layout = try index.layoutMessage(objectHeader: objectAddress)
         return try index.chunks(layout: layout)
     }
 
-    private init(file: OpenFile, grid: TileGrid) {
+    private init(file: OpenFile, grid: TileGrid, maxShape: [Int]?) {
         self.file = file
         self.grid = grid
+        self.maxShape = maxShape
     }
 
     // MARK: - Superblock and object header
@@ -261,9 +275,26 @@ struct NativeChunkIndex {
         let pageBits = Int(try header.byte())
         let count = try header.int(lengthSize)
         guard let block = try absolute(header.uint(offsetSize)) else { return [:] }
-        // The array is indexed over the chunk grid of the maximum dims; only when those are
-        // the current dims is its order ours.
-        guard count == grid.tileCount, pageBits < 32 else { throw IndexFormatError("fixed array of \(count) entries") }
+        // The array is laid out in C order over the chunk grid of the maximum dims.
+        let maxDims = maxShape ?? grid.shape
+        guard maxDims.count == grid.rank, zip(maxDims, grid.shape).allSatisfy({ $0 >= $1 }) else {
+            throw IndexFormatError("maximum dims \(maxDims)")
+        }
+        let maxCounts = zip(maxDims, grid.tileShape).map { ($0 + $1 - 1) / $1 }
+        guard count == maxCounts.reduce(1, *), pageBits < 32 else { throw IndexFormatError("fixed array of \(count) entries") }
+        let sameGrid = maxCounts == grid.tileCounts
+        /// Our linear index of the array's entry `entry`; nil beyond the current extent.
+        func tileIndex(_ entry: Int) -> Int? {
+            if sameGrid { return entry }
+            var rest = entry
+            var tile = [Int](repeating: 0, count: grid.rank)
+            for d in stride(from: grid.rank - 1, through: 0, by: -1) {
+                tile[d] = rest % maxCounts[d]
+                rest /= maxCounts[d]
+                if tile[d] >= grid.tileCounts[d] { return nil }
+            }
+            return grid.linearIndex(of: tile)
+        }
         let filtered = client == 1
         let sizeBytes = entrySize - offsetSize - 4
         guard client <= 1, filtered ? (1...8).contains(sizeBytes) : entrySize == offsetSize else {
@@ -291,8 +322,8 @@ struct NativeChunkIndex {
                     size = try cursor.uint(sizeBytes)
                     mask = UInt32(try cursor.uint(4))
                 }
-                if let offset = try absolute(raw) {
-                    chunks[first + i] = ChunkLocation(offset: offset, size: size, filterMask: mask)
+                if let offset = try absolute(raw), let linear = tileIndex(first + i) {
+                    chunks[linear] = ChunkLocation(offset: offset, size: size, filterMask: mask)
                 }
             }
         }

@@ -28,6 +28,8 @@ final class TiledReader: Sendable {
     let datasetID: Int
     let reader: any ContainerReader
     let fillElement: [UInt8]?
+    /// Maximum dims when all are finite (how a fixed-array chunk index is laid out).
+    let maxShape: [Int]?
     let context: EngineContext
     let fillTileSlot = Mutex<Tile?>(nil)
     let streams = Mutex(ReadStreams())
@@ -43,10 +45,10 @@ final class TiledReader: Sendable {
     private static let holdLimit = 64 << 20
 
     init(grid: TileGrid, source: Source, path: H5Path, isScalar: Bool, datasetID: Int,
-         reader: any ContainerReader, fillElement: [UInt8]?, context: EngineContext) {
+         reader: any ContainerReader, fillElement: [UInt8]?, maxShape: [Int]? = nil, context: EngineContext) {
         self.grid = grid; self.source = source; self.path = path; self.isScalar = isScalar
         self.datasetID = datasetID; self.reader = reader; self.fillElement = fillElement
-        self.context = context
+        self.maxShape = maxShape; self.context = context
         sizing = ReadAheadSizing(tileBytes: grid.largestTileBytes, budget: context.cache.budget,
                                  workers: context.scheduler.workerCount)
         if case .chunks(_, let filters) = source {
