@@ -126,25 +126,36 @@ final class ChunkCache: Sendable {
         case full
     }
 
-    /// Registers a load that a job will run soon: read-ahead (`speculative`, within
-    /// `aheadLimit`) or a tile the current read copies next (not speculative). Refused
-    /// (`.full`) when the loads in flight would exceed the budget.
-    func reserve(_ key: TileKey, bytes: Int, speculative: Bool) -> Reservation {
+    /// Registers loads that jobs will run soon, in order, under one lock: read-ahead
+    /// (`speculative`, within `aheadLimit`) or tiles the current read copies next (not
+    /// speculative). The first refused (`.full`: loads in flight would exceed the budget)
+    /// ends the list: the result may be shorter than `requests`.
+    func reserve(_ requests: [(key: TileKey, bytes: Int)], speculative: Bool) -> [Reservation] {
         state.withLock { state in
-            if state.store.contains(key) || state.inFlight[key] != nil { return .present }
-            // Scheduled loads never take the budget past its end: only loads that readers
-            // are blocked on may (see the contract).
-            if state.inFlightBytes + bytes > budget { return .full }
-            if speculative && state.aheadBytes + bytes > aheadLimit { return .full }
-            let pending = Pending(bytes: bytes)
-            state.inFlight[key] = InFlight(pending: pending, speculative: speculative)
-            state.inFlightBytes += bytes
-            if speculative {
-                state.speculativeInFlightBytes += bytes
-                state.aheadTiles += 1
+            var answers: [Reservation] = []
+            answers.reserveCapacity(requests.count)
+            for (key, bytes) in requests {
+                if state.store.contains(key) || state.inFlight[key] != nil {
+                    answers.append(.present)
+                    continue
+                }
+                // Scheduled loads never take the budget past its end: only loads that
+                // readers are blocked on may (see the contract).
+                if state.inFlightBytes + bytes > budget || (speculative && state.aheadBytes + bytes > aheadLimit) {
+                    answers.append(.full)
+                    break
+                }
+                let pending = Pending(bytes: bytes)
+                state.inFlight[key] = InFlight(pending: pending, speculative: speculative)
+                state.inFlightBytes += bytes
+                if speculative {
+                    state.speculativeInFlightBytes += bytes
+                    state.aheadTiles += 1
+                }
+                state.fit(budget)
+                answers.append(.reserved(pending))
             }
-            state.fit(budget)
-            return .reserved(pending)
+            return answers
         }
     }
 

@@ -34,10 +34,17 @@ struct ReadStreams {
         var range: Range<Int>
     }
 
+    /// What `note` found: the window to read ahead, if any, and whether earlier read-ahead
+    /// of the stream already covers this read (then the read need not schedule its tiles).
+    struct Decision: Equatable {
+        var window: Window?
+        var covered = false
+    }
+
     /// Notes a read of `offset ..< offset+count` of a `fileSize`-byte file; returns the
     /// window to read ahead, if this read continues a stream that reads ahead
     /// `aheadBytes` and the window has moved by at least `step` since last asked.
-    mutating func note(offset: Int, count: Int, fileSize: Int, aheadBytes: Int, step: Int) -> Window? {
+    mutating func note(offset: Int, count: Int, fileSize: Int, aheadBytes: Int, step: Int) -> Decision {
         clock += 1
         let end = offset + count
         var best: Int?
@@ -53,18 +60,19 @@ struct ReadStreams {
             } else if let oldest = streams.indices.min(by: { streams[$0].lastUse < streams[$1].lastUse }) {
                 streams[oldest] = stream
             }
-            return nil
+            return Decision()
         }
+        let covered = streams[index].hits >= Self.hitsBeforeReadAhead && streams[index].aheadEnd >= end
         streams[index].end = max(streams[index].end, end)
         streams[index].hits += 1
         streams[index].lastUse = clock
         let stream = streams[index]
-        guard aheadBytes > 0, stream.hits >= Self.hitsBeforeReadAhead else { return nil }
+        guard aheadBytes > 0, stream.hits >= Self.hitsBeforeReadAhead else { return Decision(covered: covered) }
         let want = min(fileSize, stream.end + aheadBytes)
         let from = max(stream.aheadEnd, stream.end)
-        guard want > from, want - from >= min(step, fileSize - from) else { return nil }
+        guard want > from, want - from >= min(step, fileSize - from) else { return Decision(covered: covered) }
         streams[index].aheadEnd = want
-        return Window(stream: stream.id, range: from ..< want)
+        return Decision(window: Window(stream: stream.id, range: from ..< want), covered: covered)
     }
 
     /// Read-ahead stopped at `position` (the cache's read-ahead share was full): ask again

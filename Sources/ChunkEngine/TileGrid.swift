@@ -158,13 +158,13 @@ struct TileGrid: Sendable {
 
     /// The distinct tiles that `elements` touches, in order of first touch.
     func tiles(touching elements: Range<Int>) -> [[Int]] {
-        var seen = Set<[Int]>()
+        var seen = Set<Int>()
         var ordered: [[Int]] = []
         var last: [Int] = []
         forEachRun(in: elements) { run in
             guard run.tile != last else { return }
             last = run.tile
-            if seen.insert(run.tile).inserted { ordered.append(run.tile) }
+            if seen.insert(linearIndex(of: run.tile)).inserted { ordered.append(run.tile) }
         }
         return ordered
     }

@@ -26,21 +26,23 @@ struct ReadAheadSizing: Sendable {
 
 extension TiledReader {
     /// Notes a read for sequential detection and, when it continues a stream, reserves
-    /// and schedules the loads of the tiles ahead of it.
-    func readAhead(after offset: Int, count: Int) {
-        guard sizing.streamAheadBytes > 0 else { return }
+    /// and schedules the loads of the tiles ahead of it. Returns whether the stream's
+    /// read-ahead already covered this read's own range.
+    func readAhead(after offset: Int, count: Int) -> Bool {
+        guard sizing.streamAheadBytes > 0 else { return false }
         let fileSize = grid.elementCount * grid.elementSize
-        let window = streams.withLock { streams in
+        let decision = streams.withLock { streams in
             streams.note(offset: offset, count: count, fileSize: fileSize,
                          aheadBytes: sizing.streamAheadBytes, step: sizing.step)
         }
-        guard let window else { return }
+        guard let window = decision.window else { return decision.covered }
         let elementSize = grid.elementSize
         let elements = (window.range.lowerBound / elementSize) ..< ((window.range.upperBound + elementSize - 1) / elementSize)
         EngineCounters.bump(context.counters.readAheadWindows)
         if !schedule(grid.tiles(touching: elements), speculative: true, priority: .readAhead) {
             streams.withLock { $0.retreat(stream: window.stream, to: window.range.lowerBound) }
         }
+        return decision.covered
     }
 
     /// Warms the cache with the tiles of a byte range (explicit read-ahead).
@@ -80,21 +82,24 @@ extension TiledReader {
             batch.removeAll()
             batchBytes = 0
         }
-        tiles: for (tile, linear) in zip(tiles, linears) {
+        var requests: [(key: TileKey, bytes: Int, tile: [Int])] = []
+        requests.reserveCapacity(tiles.count)
+        for (tile, linear) in zip(tiles, linears) {
             if case .chunks(let index, _) = source {
                 guard case .allocated? = index.entry(of: linear) else { continue }
             }
-            let bytes = grid.bufferBytes(of: tile)
-            let key = TileKey(dataset: datasetID, tile: linear)
-            switch context.cache.reserve(key, bytes: bytes, speculative: speculative) {
+            requests.append((TileKey(dataset: datasetID, tile: linear), grid.bufferBytes(of: tile), tile))
+        }
+        let reservations = context.cache.reserve(requests.map { ($0.key, $0.bytes) }, speculative: speculative)
+        for (request, reservation) in zip(requests, reservations) {
+            switch reservation {
             case .present:
                 continue
             case .full:
                 complete = false
-                break tiles
             case .reserved(let pending):
-                batch.append((key, pending, tile))
-                batchBytes += bytes
+                batch.append((request.key, pending, request.tile))
+                batchBytes += request.bytes
                 if batchBytes >= 256 << 10 { flush() }
             }
         }

@@ -64,11 +64,12 @@ final class TiledReader: Sendable {
         let end = offset + count
         let elements = (offset / elementSize) ..< ((end + elementSize - 1) / elementSize)
         let concurrent = context.scheduler.isConcurrent && !readsUnfilteredChunks
-        if concurrent { readAhead(after: offset, count: count) }
+        let covered = concurrent && readAhead(after: offset, count: count)
 
-        // Tiles this read copies after its first, handed to the workers a few at a time.
+        // Tiles this read copies after its first, handed to the workers a few at a time
+        // (unless the stream's read-ahead has registered them already).
         var lookahead: [[Int]] = []
-        if concurrent && sizing.inReadDepth > 0 {
+        if concurrent && !covered && sizing.inReadDepth > 0 {
             let tiles = grid.tiles(touching: elements)
             if tiles.count > 1 { lookahead = tiles }
         }
