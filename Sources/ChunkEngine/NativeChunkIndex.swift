@@ -106,6 +106,8 @@ struct NativeChunkIndex {
         let first = try file.bytes(at: start, count: Int(min(16, fileSize - start)))
         var blocks: [(at: UInt64, length: Int, version: Int)] = []
         var version = 1
+        // Version 2: each message carries a creation order when the header tracks it.
+        var creationOrder = false
         var cursor = ByteCursor(first)
         if first.starts(with: Array("OHDR".utf8)) {
             version = 2
@@ -113,6 +115,7 @@ struct NativeChunkIndex {
             cursor = ByteCursor(prefix, at: 4)
             guard try cursor.byte() == 2 else { throw IndexFormatError("object header version") }
             let flags = try cursor.byte()
+            creationOrder = flags & 0x04 != 0
             if flags & 0x20 != 0 { try cursor.skip(16) }
             if flags & 0x10 != 0 { try cursor.skip(4) }
             let length = try cursor.int(1 << Int(flags & 3))
@@ -130,15 +133,14 @@ struct NativeChunkIndex {
             guard visited <= 1024, block.length <= 1 << 24 else { throw IndexFormatError("object header too large") }
             var messages = ByteCursor(try file.bytes(at: block.at, count: block.length))
             while true {
-                let headerSize = version == 2 ? 4 : 8
+                let headerSize = version == 2 ? (creationOrder ? 6 : 4) : 8
                 guard messages.remaining >= headerSize else { break }
                 let type: Int
                 let size: Int
                 if version == 2 {
                     type = Int(try messages.byte())
                     size = try messages.int(2)
-                    let flags = try messages.byte()
-                    if flags & 0x04 != 0 { try messages.skip(2) }
+                    try messages.skip(creationOrder ? 3 : 1)   // flags, creation order
                 } else {
                     type = try messages.int(2)
                     size = try messages.int(2)

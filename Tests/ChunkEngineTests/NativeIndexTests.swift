@@ -57,6 +57,9 @@ for name, libver in [("earliest", "earliest"), ("latest", ("v110", "v110"))]:
         p[2900:2950] = rng.normal(size=(50, 4))
         add(f, "unlimited", data=np.arange(1000, dtype="<i4"), chunks=(100,), maxshape=(None,))
         add(f, "unlimited2", data=np.arange(400, dtype="<i4").reshape(20, 20), chunks=(5, 5), maxshape=(None, None))
+        o = add(f, "ordered", data=np.arange(300, dtype="<u2"), chunks=(32,), compression="gzip", track_order=True)
+        for i in range(12):
+            o.attrs["a%d" % i] = i
         r = add(f, "shrunk", data=np.arange(100, dtype="<i2"), chunks=(10,), maxshape=(100,))
         r.resize((55,))
 with h5py.File(os.path.join(out, "userblock.h5"), "w", userblock_size=512) as f:
@@ -125,7 +128,7 @@ json.dump(manifest, open(os.path.join(out, "manifest.json"), "w"))
 
     func testIndexesMatchH5pysChunkList() throws {
         let files = try self.files
-        let readable = ["many", "sparse3d", "plain", "masked", "single", "single_raw", "paged", "shrunk"]
+        let readable = ["many", "sparse3d", "plain", "masked", "single", "single_raw", "paged", "shrunk", "ordered"]
         for file in ["earliest.h5", "latest.h5"] {
             for name in readable {
                 let expected = try XCTUnwrap(files["\(file):\(name)"])
