@@ -57,8 +57,17 @@ struct LRUStore {
         if unread { unreadBytes += tile.count }
     }
 
-    /// Drops least recently used tiles until the total is at most `budget`.
+    /// Drops tiles until the total is at most `budget`: read tiles first, least recently
+    /// used first (never the most recently used one in this pass), so that read-ahead no
+    /// reader has reached yet is not wasted while older read tiles remain; then, if still
+    /// over, whatever is least recently used.
     mutating func evict(toFit budget: Int) {
+        var slot = oldest
+        while bytes > budget, slot >= 0, slot != newest, let node = nodes[slot] {
+            let next = node.newer
+            if !node.unread { remove(node.key) }
+            slot = next
+        }
         while bytes > budget, oldest >= 0, let node = nodes[oldest] {
             remove(node.key)
         }

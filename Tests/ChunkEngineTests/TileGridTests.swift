@@ -83,7 +83,14 @@ final class TileGridTests: XCTestCase {
         XCTAssertEqual(store.unreadBytes, 20)
         XCTAssertEqual(store.get(key(1))?.bytes.first, 1)
         XCTAssertEqual(store.unreadBytes, 10, "a reader touched tile 1")
-        store.evict(toFit: 10)   // drops 0 (read), then 2 (unread)
+        // Order, oldest first: 0 (read), 2 (unread), 1 (read, most recent). Read tiles go
+        // first, but not the most recent: 0, then unread 2 only when nothing else is left.
+        store.evict(toFit: 20)
+        XCTAssertFalse(store.contains(key(0)))
+        XCTAssertTrue(store.contains(key(1)) && store.contains(key(2)))
+        XCTAssertEqual(store.unreadDropped, 0)
+        store.evict(toFit: 10)
+        XCTAssertFalse(store.contains(key(2)), "then the least recently used, unread or not")
         XCTAssertEqual(store.unreadBytes, 0)
         XCTAssertEqual(store.unreadDropped, 1)
         XCTAssertTrue(store.contains(key(1)))
