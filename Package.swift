@@ -42,6 +42,7 @@ let package = Package(
             "MountCLI", "FUSEBridge", "H5FS", "HDF5", "H5Model",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        .executableTarget(name: "h5bench-engine", dependencies: ["ChunkEngine", "HDF5", "H5Model"]),
 
         .target(name: "TestSupport", dependencies: ["H5Model"], path: "Tests/TestSupport"),
         .testTarget(name: "H5ModelTests", dependencies: ["H5Model", "TestSupport"]),
