@@ -11,6 +11,9 @@ extension HDF5Container {
             guard case .chunked(let chunkShape) = try CreationProperties.layout(dataset.id, dcpl.id) else {
                 throw StoreError(.invalidArgument, "\(path): not a chunked dataset")
             }
+            // libhdf5 1.10 reports chunk addresses relative to the end of the user block;
+            // callers pread the file, so make them absolute.
+            let base = try userBlockSize()
             var locations: [ChunkLocation?] = []
             locations.reserveCapacity(chunks.count)
             for origin in chunks {
@@ -23,10 +26,18 @@ extension HDF5Container {
                 try check(H5Dget_chunk_info_by_coord(dataset.id, origin, &mask, &address, &size),
                           .invalidArgument, "\(path): chunk at \(origin)")
                 locations.append(address == h5m_haddr_undef() ? nil
-                                 : ChunkLocation(offset: UInt64(address), size: size, filterMask: mask))
+                                 : ChunkLocation(offset: UInt64(address) + base, size: size, filterMask: mask))
             }
             return locations
         }
+    }
+
+    /// Size of the file's user block (0 for most files). Caller holds the gate.
+    func userBlockSize() throws(StoreError) -> UInt64 {
+        let creation = try Handle(H5Fget_create_plist(fileID), H5Pclose, "\(filePath): file creation properties")
+        var size: hsize_t = 0
+        try check(H5Pget_userblock(creation.id, &size), .unreadable, "\(filePath): user block")
+        return UInt64(size)
     }
 
     package func readBlock(dataset path: H5Path, start: [UInt64], count: [UInt64],

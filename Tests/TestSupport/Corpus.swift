@@ -111,6 +111,12 @@ package enum Corpus {
             .deletingLastPathComponent()
     }
 
+    /// The python with h5py that the corpus uses, for tests that write their own small files.
+    package static func pythonPath() throws -> String {
+        guard let python = python() else { throw Failure(description: "Corpus: no python found (set H5MOUNT_PYTHON)") }
+        return python
+    }
+
     private static func python() -> String? {
         let environment = ProcessInfo.processInfo.environment
         let candidates = [environment["H5MOUNT_PYTHON"], packageRoot.path + "/.venv/bin/python",
