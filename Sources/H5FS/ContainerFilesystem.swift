@@ -148,8 +148,25 @@ package final class ContainerFilesystem: FilesystemOperations {
     func nextHandle() -> UInt64 { handles.wrappingAdd(1, ordering: .relaxed).oldValue }
 
     package func read(_ node: NodeID, handle: UInt64, offset: UInt64, size: Int) throws(FSError) -> [UInt8] {
+        guard size > 0 else { return [] }
+        var failure: FSError? = nil
+        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+            do throws(FSError) {
+                count = try read(node, handle: handle, offset: offset, into: UnsafeMutableRawBufferPointer(buffer))
+            } catch {
+                failure = error
+                count = 0
+            }
+        }
+        if let failure { throw failure }
+        return bytes
+    }
+
+    package func read(_ node: NodeID, handle: UInt64, offset: UInt64,
+                      into buffer: UnsafeMutableRawBufferPointer) throws(FSError) -> Int {
+        guard buffer.count > 0 else { return 0 }
         if let open = writes?.active(node) {
-            do { return try open.spool.read(at: offset, count: size) } catch {
+            do { return try open.spool.read(into: buffer, at: offset) } catch {
                 throw FSError(error.code, "\(open.path): \(error.message)")
             }
         }
@@ -164,11 +181,15 @@ package final class ContainerFilesystem: FilesystemOperations {
         }
         switch content {
         case .rendered(let bytes):
-            guard offset < UInt64(bytes.count), size > 0 else { return [] }
+            guard offset < UInt64(bytes.count) else { return 0 }
             let start = Int(offset)
-            return Array(bytes[start..<min(bytes.count, start + size)])
+            let count = min(bytes.count - start, buffer.count)
+            bytes.withUnsafeBytes { source in
+                buffer.baseAddress!.copyMemory(from: source.baseAddress! + start, byteCount: count)
+            }
+            return count
         case .rawArray(let dataset):
-            return try read(dataset, path: path, offset: offset, size: size)
+            return try read(dataset, path: path, offset: offset, into: buffer)
         case .lazyRawArray(let lazy):
             let dataset: RawArrayDataset
             do {
@@ -177,13 +198,14 @@ package final class ContainerFilesystem: FilesystemOperations {
                 log("read error: \(error.message)")
                 throw error
             }
-            return try read(dataset, path: path, offset: offset, size: size)
+            return try read(dataset, path: path, offset: offset, into: buffer)
         }
     }
 
-    private func read(_ dataset: RawArrayDataset, path: H5Path, offset: UInt64, size: Int) throws(FSError) -> [UInt8] {
+    private func read(_ dataset: RawArrayDataset, path: H5Path, offset: UInt64,
+                      into buffer: UnsafeMutableRawBufferPointer) throws(FSError) -> Int {
         do {
-            return try dataset.read(offset: offset, count: size)
+            return try dataset.read(offset: offset, count: buffer.count, into: buffer)
         } catch {
             let failure = FSError(EIO, "\(path): \(error.message)")
             log("read error: \(failure.message)")

@@ -83,9 +83,25 @@ package protocol FilesystemOperations: Sendable {
     /// Opens a regular file; returns a handle for `read` and `release`.
     func open(_ node: NodeID, flags: Int32) throws(FSError) -> UInt64
     func read(_ node: NodeID, handle: UInt64, offset: UInt64, size: Int) throws(FSError) -> [UInt8]
+    /// The same read into the caller's buffer (its size is the read's size); returns the byte
+    /// count. The adapter reuses one buffer per thread: no allocation, one copy less.
+    func read(_ node: NodeID, handle: UInt64, offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(FSError) -> Int
     func release(_ node: NodeID, handle: UInt64)
     /// Value of an extended attribute ("user.NAME"); ENODATA when absent.
     func extendedAttribute(_ node: NodeID, name: String) throws(FSError) -> [UInt8]
     func extendedAttributeNames(_ node: NodeID) throws(FSError) -> [String]
     func statistics() -> FilesystemStatistics
+}
+
+extension FilesystemOperations {
+    /// For filesystems that only produce arrays (test doubles): read, then copy.
+    package func read(_ node: NodeID, handle: UInt64, offset: UInt64,
+                      into buffer: UnsafeMutableRawBufferPointer) throws(FSError) -> Int {
+        let bytes = try read(node, handle: handle, offset: offset, size: buffer.count)
+        let count = min(bytes.count, buffer.count)
+        bytes.withUnsafeBytes { source in
+            if count > 0 { buffer.baseAddress!.copyMemory(from: source.baseAddress!, byteCount: count) }
+        }
+        return count
+    }
 }
