@@ -33,7 +33,7 @@ let package = Package(
         // The write path below the filesystem: spools, packer, working copy, journal, recovery.
         .target(name: "Staging", dependencies: ["HDF5", "Codecs", "H5Model"]),
         // The filesystem: inodes, namespace mapping, sidecars. No libfuse types.
-        .target(name: "H5FS", dependencies: ["H5Model", "HDF5", "ChunkEngine"]),
+        .target(name: "H5FS", dependencies: ["H5Model", "HDF5", "ChunkEngine", "Staging"]),
         // The only importer of CFUSE: libfuse3 low-level callbacks -> H5FS calls.
         .target(name: "FUSEBridge", dependencies: ["CFUSE", "H5FS", "H5Model"]),
         // The CLI's logic, importable by tests: -o parsing, checks, daemon start, unmount.
@@ -43,6 +43,7 @@ let package = Package(
             "MountCLI", "FUSEBridge", "H5FS", "HDF5", "H5Model",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        .executableTarget(name: "h5bench-engine", dependencies: ["ChunkEngine", "HDF5", "H5Model"]),
 
         .target(name: "TestSupport", dependencies: ["H5Model"], path: "Tests/TestSupport"),
         .testTarget(name: "H5ModelTests", dependencies: ["H5Model", "TestSupport"]),

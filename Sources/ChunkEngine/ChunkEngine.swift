@@ -6,9 +6,11 @@ import Synchronization
 /// are read with pread on the engine's own descriptors and decoded by the codec outside
 /// every lock, and decoded chunks live in one LRU cache with a byte budget.
 ///
-/// Locks: the engine's registry, the file table, each chunk index, the cache, each fill
-/// tile and each in-flight latch have their own lock. None is ever taken while another is
-/// held, and none is held during I/O, decoding or a reader call (lock order: no nesting).
+/// Locks: the engine's registry, the file table, each chunk index, each dataset's stream
+/// table, the cache, each fill tile, each in-flight latch, the buffer pools and the job
+/// queue have their own lock. Only one nesting exists: cache -> buffer pool (a tile evicted
+/// under the cache's lock hands its buffer back). Otherwise none is taken while another is
+/// held, and none is held during I/O, decoding or a reader call.
 package final class ChunkEngine: Sendable {
     let context: EngineContext
 
@@ -30,12 +32,15 @@ package final class ChunkEngine: Sendable {
     }
     private let registry = Mutex(Registry())
 
+    /// The daemon's engine: the Codecs filter pipeline, decoding on a pool of one worker
+    /// thread per core (they leave when the engine and its datasets are gone).
     package convenience init(cacheBytes: Int) {
-        self.init(cacheBytes: cacheBytes, codec: FilterPipelineCodec(), scheduler: InlineDecodeScheduler())
+        self.init(cacheBytes: cacheBytes, codec: FilterPipelineCodec(), scheduler: PoolDecodeScheduler())
     }
 
     /// `codec` decodes chunks (tests inject counting or failing ones); `scheduler` runs
-    /// cache-filling loads (the seam for parallel decode and read-ahead).
+    /// cache-filling loads: parallel decode and read-ahead with a concurrent one, every
+    /// load on the reading thread with `InlineDecodeScheduler`.
     package init(cacheBytes: Int, codec: any ChunkCodec, scheduler: any DecodeScheduler = InlineDecodeScheduler()) {
         context = EngineContext(cacheBytes: cacheBytes, codec: codec, scheduler: scheduler)
     }
@@ -46,11 +51,26 @@ package final class ChunkEngine: Sendable {
     package func decodesNatively(_ filters: [FilterSpec]) -> Bool { context.codec.canDecode(filters) }
 
     package var statistics: ChunkEngineStatistics {
-        ChunkEngineStatistics(cachedBytes: context.cache.cachedBytes,
-                              cachedTiles: context.cache.cachedTiles,
-                              chunkLoads: context.counters.chunkLoads.load(ordering: .relaxed),
-                              blockReads: context.counters.blockReads.load(ordering: .relaxed),
-                              locateCalls: context.counters.locateCalls.load(ordering: .relaxed))
+        let cache = context.cache.snapshot
+        let counters = context.counters
+        return ChunkEngineStatistics(
+            cachedBytes: cache.cachedBytes,
+            cachedTiles: cache.cachedTiles,
+            chunkLoads: counters.chunkLoads.load(ordering: .relaxed),
+            blockReads: counters.blockReads.load(ordering: .relaxed),
+            locateCalls: counters.locateCalls.load(ordering: .relaxed),
+            nativeIndexes: counters.nativeIndexes.load(ordering: .relaxed),
+            nativeIndexRejected: counters.nativeIndexRejected.load(ordering: .relaxed),
+            directChunkReads: counters.directChunkReads.load(ordering: .relaxed),
+            readAheadWindows: counters.readAheadWindows.load(ordering: .relaxed),
+            readAheadTiles: cache.aheadTiles,
+            readAheadUnused: cache.aheadUnused,
+            scheduledLoads: context.cache.scheduledRuns.load(ordering: .relaxed),
+            inFlightBytes: cache.inFlightBytes,
+            peakBytes: cache.peakBytes,
+            pooledBytes: context.tilePool.bytes + context.scratchPool.bytes,
+            bufferReuses: context.tilePool.reuses.load(ordering: .relaxed),
+            bufferAllocations: context.tilePool.allocations.load(ordering: .relaxed))
     }
 
     /// Prepares reads of one dataset with a fixed-size raw form (`.rawArray` or `.bytes`).
@@ -69,7 +89,8 @@ package final class ChunkEngine: Sendable {
             let source: TiledReader.Source = decodesChunks ? .chunks(registered.index, filters: info.filters) : .blocks
             storage = .tiled(TiledReader(grid: grid, source: source, path: path, isScalar: plan.isScalar,
                                          datasetID: registered.id, reader: reader,
-                                         fillElement: info.fillValueBytes, context: context))
+                                         fillElement: info.fillValueBytes, maxShape: Self.finite(info.maxShape),
+                                         context: context))
         }
         return RawArrayDataset(byteCount: plan.byteCount, path: path, reader: reader, storage: storage, context: context)
     }
@@ -84,6 +105,13 @@ package final class ChunkEngine: Sendable {
         }
         context.cache.remove(datasets: ids)
         context.files.forget(path: filePath)
+    }
+
+    /// Maximum dims as Ints when every one is finite and fits.
+    private static func finite(_ maxShape: [UInt64?]?) -> [Int]? {
+        guard let maxShape else { return nil }
+        let dims = maxShape.compactMap { $0 }.filter { $0 <= UInt64(Int.max) }.map { Int($0) }
+        return dims.count == maxShape.count ? dims : nil
     }
 
     private func register(_ key: DatasetKey) -> Registered {

@@ -10,6 +10,28 @@ package struct ChunkEngineStatistics: Sendable, Hashable {
     package var blockReads: Int
     /// Batched `ContainerReader.chunkLocations` calls.
     package var locateCalls: Int
+    /// Chunk indexes read whole from the file, and attempts that failed or were refused
+    /// (then the index is learnt from the reader).
+    package var nativeIndexes: Int = 0
+    package var nativeIndexRejected: Int = 0
+    /// Unfiltered chunks copied straight from the file into a reader's buffer (no cache).
+    package var directChunkReads: Int = 0
+    /// Times a sequential stream asked for read-ahead.
+    package var readAheadWindows: Int = 0
+    /// Tile loads registered by read-ahead (stream read-ahead and `prefetch`).
+    package var readAheadTiles: Int = 0
+    /// Read-ahead tiles dropped from the cache before any reader touched them.
+    package var readAheadUnused: Int = 0
+    /// Loads run by scheduled jobs (on workers), as opposed to by the readers themselves.
+    package var scheduledLoads: Int = 0
+    /// Bytes reserved by loads in flight now, and the most ever held by cache + loads.
+    package var inFlightBytes: Int = 0
+    package var peakBytes: Int = 0
+    /// Free buffers kept for reuse (tiles and stored-chunk scratch), and how often a load
+    /// reused one rather than allocating.
+    package var pooledBytes: Int = 0
+    package var bufferReuses: Int = 0
+    package var bufferAllocations: Int = 0
 }
 
 /// Lock-free counters shared by the engine's datasets.
@@ -17,6 +39,10 @@ final class EngineCounters: Sendable {
     let chunkLoads = Atomic<Int>(0)
     let blockReads = Atomic<Int>(0)
     let locateCalls = Atomic<Int>(0)
+    let directChunkReads = Atomic<Int>(0)
+    let readAheadWindows = Atomic<Int>(0)
+    let nativeIndexes = Atomic<Int>(0)
+    let nativeIndexRejected = Atomic<Int>(0)
 
     static func bump(_ counter: borrowing Atomic<Int>) {
         counter.wrappingAdd(1, ordering: .relaxed)

@@ -1,7 +1,9 @@
 import H5Model
 
 /// The raw-array file of one dataset (DESIGN.md §1): its elements in C order, each as
-/// stored. Cheap to make; nothing is read until the first `read`.
+/// stored. Cheap to make; nothing is read until the first `read`. Shared by every reader
+/// of the dataset: sequential readers among them are recognised by their offsets
+/// (ReadStreams) and read ahead.
 package final class RawArrayDataset: Sendable {
     enum Storage: Sendable {
         /// Null dataspace or no elements.
@@ -25,35 +27,12 @@ package final class RawArrayDataset: Sendable {
 
     /// Bytes `offset ..< offset+count` of the file: short at the end, empty past it.
     package func read(offset: UInt64, count: Int) throws(ChunkReadError) -> [UInt8] {
-        guard count > 0, offset < byteCount else { return [] }
-        let length = Int(min(UInt64(count), byteCount - offset))
-        // byteCount <= Int.max is checked when the dataset is made.
-        let start = Int(offset)
-        switch storage {
-        case .empty:
-            return []
-        case .direct(let fileOffset):
-            return try readDirect(fileOffset: fileOffset + offset, count: length)
-        case .tiled(let tiled):
-            return try tiled.read(offset: start, count: length)
-        }
-    }
-
-    /// Read-ahead seam: loads the tiles under a byte range into the cache through the
-    /// engine's scheduler (inline today). Failures are left for the read that needs them.
-    package func prefetch(offset: UInt64, count: Int) {
-        guard count > 0, offset < byteCount, case .tiled(let tiled) = storage else { return }
-        tiled.prefetch(offset: Int(offset), count: Int(min(UInt64(count), byteCount - offset)))
-    }
-
-    private func readDirect(fileOffset: UInt64, count: Int) throws(ChunkReadError) -> [UInt8] {
-        let file = try context.files.file(at: reader.filePath)
+        let length = clamp(offset: offset, count: count)
+        guard length > 0 else { return [] }
         var failure: ChunkReadError?
-        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+        let bytes = [UInt8](unsafeUninitializedCapacity: length) { buffer, initialized in
             do throws(ChunkReadError) {
-                try file.readFully(into: UnsafeMutableRawBufferPointer(buffer), at: fileOffset,
-                                   what: "dataset \(path) (contiguous)")
-                initialized = count
+                initialized = try read(offset: offset, count: length, into: UnsafeMutableRawBufferPointer(buffer))
             } catch {
                 failure = error
                 initialized = 0
@@ -61,5 +40,40 @@ package final class RawArrayDataset: Sendable {
         }
         if let failure { throw failure }
         return bytes
+    }
+
+    /// Copies bytes `offset ..< offset+count` of the file into `buffer` (at most
+    /// `buffer.count` bytes) and returns how many: short at the end, 0 past it. Lets the
+    /// FUSE layer fill its reply buffer without an intermediate array.
+    package func read(offset: UInt64, count: Int, into buffer: UnsafeMutableRawBufferPointer) throws(ChunkReadError) -> Int {
+        let length = clamp(offset: offset, count: min(count, buffer.count))
+        guard length > 0, let base = buffer.baseAddress else { return 0 }
+        // byteCount <= Int.max is checked when the dataset is made.
+        switch storage {
+        case .empty:
+            return 0
+        case .direct(let fileOffset):
+            let file = try context.files.file(at: reader.filePath)
+            try file.readFully(into: UnsafeMutableRawBufferPointer(start: base, count: length),
+                               at: fileOffset + offset, what: "dataset \(path) (contiguous)")
+        case .tiled(let tiled):
+            try tiled.read(offset: Int(offset), count: length, into: base)
+        }
+        return length
+    }
+
+    /// Loads the tiles under a byte range into the cache through the engine's scheduler
+    /// (on the workers, or right here with an inline scheduler), as read-ahead: bounded by
+    /// the cache's read-ahead share. Failures are left for the read that needs the tiles.
+    package func prefetch(offset: UInt64, count: Int) {
+        let length = clamp(offset: offset, count: count)
+        guard length > 0, case .tiled(let tiled) = storage else { return }
+        tiled.prefetch(offset: Int(offset), count: length)
+    }
+
+    /// The part of `count` bytes at `offset` that lies inside the file.
+    private func clamp(offset: UInt64, count: Int) -> Int {
+        guard count > 0, offset < byteCount else { return 0 }
+        return Int(min(UInt64(count), byteCount - offset))
     }
 }

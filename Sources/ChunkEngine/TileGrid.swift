@@ -15,6 +15,10 @@ struct TileGrid: Sendable {
     /// Whether tile buffers have the full tile shape (true) or the clipped one (false).
     let fullTileBuffers: Bool
 
+    /// Tiles along each dimension, and in all.
+    let tileCounts: [Int]
+    let tileCount: Int
+
     var rank: Int { shape.count }
 
     init(shape: [Int], tileShape: [Int], elementSize: Int, fullTileBuffers: Bool) {
@@ -23,6 +27,43 @@ struct TileGrid: Sendable {
         self.elementSize = elementSize
         self.elementCount = shape.reduce(1, *)
         self.fullTileBuffers = fullTileBuffers
+        tileCounts = zip(shape, tileShape).map { ($0 + $1 - 1) / $1 }
+        // Cannot overflow: there are no more tiles than elements.
+        tileCount = tileCounts.reduce(1, *)
+    }
+
+    /// The largest tile buffer (an interior tile's): what read-ahead sizes itself by.
+    var largestTileBytes: Int {
+        (fullTileBuffers ? tileShape : zip(tileShape, shape).map { min($0, $1) }).reduce(elementSize, *)
+    }
+
+    /// Bytes of the shortest run through an interior tile: the tile's extent along the
+    /// last dimension, times the trailing dimensions it covers whole.
+    var shortestRunBytes: Int {
+        var bytes = elementSize
+        for d in stride(from: rank - 1, through: 0, by: -1) {
+            bytes *= min(tileShape[d], shape[d])
+            if tileShape[d] != shape[d] { break }   // as in forEachRun: padded or partial ends a run
+        }
+        return bytes
+    }
+
+    /// A tile's index in C order of the tile grid (the cache and the chunk index key by it).
+    func linearIndex(of tile: [Int]) -> Int {
+        var linear = 0
+        for d in 0..<rank { linear = linear * tileCounts[d] + tile[d] }
+        return linear
+    }
+
+    /// The tile coordinates of a linear index.
+    func tile(atLinear linear: Int) -> [Int] {
+        var tile = [Int](repeating: 0, count: rank)
+        var rest = linear
+        for d in stride(from: rank - 1, through: 0, by: -1) {
+            tile[d] = rest % tileCounts[d]
+            rest /= tileCounts[d]
+        }
+        return tile
     }
 
     /// Tiles of whole trailing dimensions of about `targetBytes`, for layouts with no chunks
@@ -117,13 +158,13 @@ struct TileGrid: Sendable {
 
     /// The distinct tiles that `elements` touches, in order of first touch.
     func tiles(touching elements: Range<Int>) -> [[Int]] {
-        var seen = Set<[Int]>()
+        var seen = Set<Int>()
         var ordered: [[Int]] = []
         var last: [Int] = []
         forEachRun(in: elements) { run in
             guard run.tile != last else { return }
             last = run.tile
-            if seen.insert(run.tile).inserted { ordered.append(run.tile) }
+            if seen.insert(linearIndex(of: run.tile)).inserted { ordered.append(run.tile) }
         }
         return ordered
     }

@@ -3,9 +3,15 @@ import H5Model
 import Synchronization
 
 /// Serves byte ranges of a raw-array file by copying runs out of tiles (decoded chunks or
-/// blocks read through libhdf5), fetched through the engine's shared cache.
-/// Locks: the fill-tile mutex, the chunk index's, the cache's — none is held while another
-/// is taken, nor during any load.
+/// blocks read through libhdf5), fetched through the engine's shared cache; unfiltered
+/// chunks are read with pread straight into the caller's buffer instead.
+///
+/// With a concurrent scheduler a read hands the next tiles it will copy to the workers
+/// while it copies the current one, and a sequential reader's reads start read-ahead
+/// (TiledReader+ReadAhead.swift).
+///
+/// Locks: the fill-tile mutex, the stream table's, the chunk index's, the cache's — none
+/// is held while another is taken, nor during any load.
 final class TiledReader: Sendable {
     enum Source: Sendable {
         /// Chunks located through the reader, read with pread and decoded by the codec.
@@ -22,125 +28,149 @@ final class TiledReader: Sendable {
     let datasetID: Int
     let reader: any ContainerReader
     let fillElement: [UInt8]?
+    /// Maximum dims when all are finite (how a fixed-array chunk index is laid out).
+    let maxShape: [Int]?
     let context: EngineContext
     let fillTileSlot = Mutex<Tile?>(nil)
+    let streams = Mutex(ReadStreams())
+    let sizing: ReadAheadSizing
+    /// Chunks stored without filters, in runs long enough that a pread each is cheap, are
+    /// copied from the file (the kernel's page cache) into the caller's buffer, not
+    /// through the cache: one copy instead of two, and no tile memory.
+    let readsUnfilteredChunks: Bool
+    static let unfilteredRunBytes = 64 << 10
 
     /// Tiles a single read keeps at hand beyond the cache, so that a read crossing narrow
     /// tiles row after row does not fetch each tile once per row.
     private static let holdLimit = 64 << 20
 
     init(grid: TileGrid, source: Source, path: H5Path, isScalar: Bool, datasetID: Int,
-         reader: any ContainerReader, fillElement: [UInt8]?, context: EngineContext) {
+         reader: any ContainerReader, fillElement: [UInt8]?, maxShape: [Int]? = nil, context: EngineContext) {
         self.grid = grid; self.source = source; self.path = path; self.isScalar = isScalar
         self.datasetID = datasetID; self.reader = reader; self.fillElement = fillElement
-        self.context = context
+        self.maxShape = maxShape; self.context = context
+        sizing = ReadAheadSizing(tileBytes: grid.largestTileBytes, budget: context.cache.budget,
+                                 workers: context.scheduler.workerCount)
+        if case .chunks(_, let filters) = source {
+            readsUnfilteredChunks = filters.isEmpty && grid.shortestRunBytes >= Self.unfilteredRunBytes
+        } else {
+            readsUnfilteredChunks = false
+        }
     }
 
-    /// Bytes `offset ..< offset+count` of the file; the range lies inside it.
-    func read(offset: Int, count: Int) throws(ChunkReadError) -> [UInt8] {
+    /// Bytes `offset ..< offset+count` of the file into `out`; the range lies inside the file.
+    func read(offset: Int, count: Int, into out: UnsafeMutableRawPointer) throws(ChunkReadError) {
         let elementSize = grid.elementSize
         let end = offset + count
         let elements = (offset / elementSize) ..< ((end + elementSize - 1) / elementSize)
-        // The list of tiles is needed for one batched location lookup and for handing
-        // loads to a concurrent scheduler; blocks read inline need neither.
-        var decodesChunks = false
-        if case .chunks = source { decodesChunks = true }
-        if decodesChunks || context.scheduler.isConcurrent {
+        let concurrent = context.scheduler.isConcurrent && !readsUnfilteredChunks
+        let covered = concurrent && readAhead(after: offset, count: count)
+
+        // Tiles this read copies after its first, handed to the workers a few at a time
+        // (unless the stream's read-ahead has registered them already).
+        var lookahead: [[Int]] = []
+        if concurrent && !covered && sizing.inReadDepth > 0 {
             let tiles = grid.tiles(touching: elements)
-            try prepare(tiles)
-            if context.scheduler.isConcurrent && tiles.count > 1 {
-                context.scheduler.schedule(tiles.dropFirst().map { tile in { _ = try? self.fetch(tile) } })
-            }
+            if tiles.count > 1 { lookahead = tiles }
         }
+        var scheduled = 1
+        var fetched = 0
 
-        var failure: ChunkReadError?
-        let output = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-            initialized = 0
-            guard let out = buffer.baseAddress else { return }
-            do throws(ChunkReadError) {
-                var currentKey: [Int] = []
-                var current: Tile?
-                var held: [[Int]: Tile] = [:]
-                var heldBytes = 0
-                try grid.forEachRun(in: elements) { (run) throws(ChunkReadError) in
-                    if current == nil || run.tile != currentKey {
-                        if let tile = held[run.tile] {
-                            current = tile
-                        } else {
-                            let tile = try fetch(run.tile)
-                            if heldBytes + tile.bytes.count > Self.holdLimit { held.removeAll(); heldBytes = 0 }
-                            held[run.tile] = tile
-                            heldBytes += tile.bytes.count
-                            current = tile
-                        }
-                        currentKey = run.tile
-                    }
-                    guard let tile = current else { return }
-                    let runStart = run.element * elementSize
-                    let from = max(runStart, offset)
-                    let to = min(runStart + run.count * elementSize, end)
-                    let source = run.bufferElement * elementSize + (from - runStart)
-                    let copied = tile.bytes.withUnsafeBytes { bytes in
-                        guard let base = bytes.baseAddress, source + (to - from) <= bytes.count else { return false }
-                        memcpy(out + (from - offset), base + source, to - from)
-                        return true
-                    }
-                    guard copied else {
-                        throw ChunkReadError("dataset \(path): tile \(run.tile) holds \(tile.bytes.count) bytes, "
-                                             + "needed \(source + (to - from)) (engine bug)")
-                    }
+        var currentKey: [Int] = []
+        var current: Tile?
+        var currentLocation: ChunkLocation?
+        var held: [[Int]: Tile] = [:]
+        var heldBytes = 0
+        try grid.forEachRun(in: elements) { (run) throws(ChunkReadError) in
+            let runStart = run.element * elementSize
+            let from = max(runStart, offset)
+            let to = min(runStart + run.count * elementSize, end)
+            let source = run.bufferElement * elementSize + (from - runStart)
+            if readsUnfilteredChunks {
+                if run.tile != currentKey {
+                    currentKey = run.tile
+                    currentLocation = try unfilteredLocation(run.tile)
+                    current = currentLocation == nil ? makeFillTile() : nil
                 }
-                initialized = count
-            } catch {
-                failure = error
+                if let location = currentLocation {
+                    try copyUnfiltered(location, tile: run.tile, from: source, count: to - from, into: out + (from - offset))
+                    return
+                }
+            } else if current == nil || run.tile != currentKey {
+                if let tile = held[run.tile] {
+                    current = tile
+                } else {
+                    if !lookahead.isEmpty && scheduled < lookahead.count {
+                        let upTo = min(lookahead.count, fetched + 1 + sizing.inReadDepth)
+                        if upTo > scheduled {
+                            schedule(Array(lookahead[scheduled ..< upTo]), speculative: false, priority: .urgent)
+                            scheduled = upTo
+                        }
+                    }
+                    let tile = try fetch(run.tile)
+                    fetched += 1
+                    if heldBytes + tile.count > Self.holdLimit { held.removeAll(); heldBytes = 0 }
+                    held[run.tile] = tile
+                    heldBytes += tile.count
+                    current = tile
+                }
+                currentKey = run.tile
             }
-        }
-        if let failure { throw failure }
-        return output
-    }
-
-    /// Warms the cache with the tiles of a byte range (read-ahead), through the scheduler.
-    func prefetch(offset: Int, count: Int) {
-        let elementSize = grid.elementSize
-        let elements = (offset / elementSize) ..< ((offset + count + elementSize - 1) / elementSize)
-        let tiles = grid.tiles(touching: elements)
-        guard (try? prepare(tiles)) != nil else { return }
-        let missing = tiles.filter { !context.cache.contains(TileKey(dataset: datasetID, tile: $0)) }
-        context.scheduler.schedule(missing.map { tile in { _ = try? self.fetch(tile) } })
-    }
-
-    /// Learns, in one reader call, where the chunks a read touches are.
-    private func prepare(_ tiles: [[Int]]) throws(ChunkReadError) {
-        guard case .chunks(let index, _) = source else { return }
-        if try index.learn(tiles, tileShape: grid.tileShape, reader: reader, path: path) {
-            EngineCounters.bump(context.counters.locateCalls)
+            guard let tile = current else { return }
+            let bytes = tile.bytes
+            guard let base = bytes.baseAddress, source + (to - from) <= bytes.count else {
+                throw ChunkReadError("dataset \(path): tile \(run.tile) holds \(bytes.count) bytes, "
+                                     + "needed \(source + (to - from)) (engine bug)")
+            }
+            memcpy(out + (from - offset), base + source, to - from)
         }
     }
 
     /// One tile: the shared fill tile for an unallocated chunk, else through the cache.
     func fetch(_ tile: [Int]) throws(ChunkReadError) -> Tile {
-        if case .chunks(let index, _) = source {
-            if index.entry(of: tile) == nil { try prepare([tile]) }
-            if case .unallocated? = index.entry(of: tile) { return makeFillTile() }
+        let linear = grid.linearIndex(of: tile)
+        if case .chunks = source, case .unallocated = try entry(of: linear) {
+            return makeFillTile()
         }
-        return try context.cache.tile(for: TileKey(dataset: datasetID, tile: tile)) { () throws(ChunkReadError) -> Tile in
+        let key = TileKey(dataset: datasetID, tile: linear)
+        return try context.cache.tile(for: key, bytes: grid.bufferBytes(of: tile)) { () throws(ChunkReadError) -> Tile in
             try load(tile)
         }
     }
 
+    /// The index entry of a chunk, learning its block of the index if needed.
+    func entry(of linear: Int) throws(ChunkReadError) -> ChunkIndex.Entry {
+        guard case .chunks(let index, _) = source else { return .unallocated }
+        if let entry = index.entry(of: linear) { return entry }
+        try learn([linear])
+        guard let entry = index.entry(of: linear) else {
+            throw ChunkReadError("\(chunkName(grid.tile(atLinear: linear))): location unknown (engine bug)")
+        }
+        return entry
+    }
+
+    /// Makes sure the chunk index knows `linears`: the whole index read natively on first
+    /// need, else their blocks learnt from the reader in one call.
+    func learn(_ linears: [Int]) throws(ChunkReadError) {
+        guard case .chunks(let index, _) = source else { return }
+        index.nativeAttempt.run { readNativeIndex(into: index) }
+        if index.isComplete { return }
+        if try index.learn(linears, grid: grid, reader: reader, path: path) {
+            EngineCounters.bump(context.counters.locateCalls)
+        }
+    }
+
     /// Loads a tile; runs outside every lock.
-    private func load(_ tile: [Int]) throws(ChunkReadError) -> Tile {
+    func load(_ tile: [Int]) throws(ChunkReadError) -> Tile {
         switch source {
         case .blocks:
             return try loadBlock(tile)
-        case .chunks(let index, let filters):
-            switch index.entry(of: tile) {
-            case .allocated(let location)?:
+        case .chunks(_, let filters):
+            switch try entry(of: grid.linearIndex(of: tile)) {
+            case .allocated(let location):
                 return try loadChunk(tile, location: location, filters: filters)
-            case .unallocated?:
+            case .unallocated:
                 return makeFillTile()
-            case nil:
-                throw ChunkReadError("\(chunkName(tile)): location unknown (engine bug)")
             }
         }
     }

@@ -8,11 +8,21 @@ extension ContainerFilesystem {
     func datasetNode(file: MountedFile, path: H5Path, info: ObjectInfo) throws(StoreError) -> Node {
         let key = NodeKey.object(file: file.index, address: info.address)
         if let known = nodes.node(forKey: key) { return known }
+        let made = try makeDatasetNode(file: file, path: path, info: info)
+        do {
+            return try nodes.node(forKey: key) { id in made.withID(id) }
+        } catch {
+            throw StoreError(.unreadable, error.message)
+        }
+    }
+
+    /// A dataset's node, not yet in the table (its id is set when it is put there).
+    func makeDatasetNode(file: MountedFile, path: H5Path, info: ObjectInfo) throws(StoreError) -> Node {
         let reader = file.reader
         let summary = try reader.datasetSummary(at: path)
         let rendering = summary.type.rendering(rank: summary.shape?.count)
-        let attributes = info.attributeCount > 0
-            ? try reader.attributes(of: path).filter { NameRules.isVisibleAttribute($0.name) } : []
+        let allAttributes = info.attributeCount > 0 ? try reader.attributes(of: path) : []
+        let attributes = allAttributes.filter { NameRules.isVisibleAttribute($0.name) }
         var dataset: DatasetInfo? = nil
         let content: NodeContent
         switch rendering {
@@ -37,15 +47,12 @@ extension ContainerFilesystem {
             content = .rendered(TextRendering.jsonLines(try reader.readJSONElements(dataset: path)))
         }
         let description = DatasetDescription(info: dataset, rendering: rendering, attributes: attributes)
-        let made = Node(id: 0, kind: .dataset(file: file.index, path: path, content: content, description: description),
-                        attributes: makeAttributes(id: 0, mode: S_IFREG | fileMode,
-                                                   linkCount: UInt32(clamping: max(1, info.referenceCount)),
-                                                   size: content.size, time: time(info, file: file)))
-        do {
-            return try nodes.node(forKey: key) { id in made.withID(id) }
-        } catch {
-            throw StoreError(.unreadable, error.message)
-        }
+        var nodeAttributes = makeAttributes(id: 0, mode: S_IFREG | fileMode,
+                                            linkCount: UInt32(clamping: max(1, info.referenceCount)),
+                                            size: content.size, time: time(info, file: file))
+        StoredMetadata(attributes: allAttributes)?.apply(to: &nodeAttributes)
+        return Node(id: 0, kind: .dataset(file: file.index, path: path, content: content, description: description),
+                    attributes: nodeAttributes)
     }
 
     /// The sidecar `NAME.attrs` of a dataset node, if it has one.

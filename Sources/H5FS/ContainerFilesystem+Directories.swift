@@ -12,6 +12,10 @@ extension ContainerFilesystem {
         case .directory(let fileIndex, let path, let address, _):
             let file = files[fileIndex]
             guard NameRules.isValidFileName(name) else { throw FSError.notFound(path.appending(name).description) }
+            // A file created by this session and still being written has no link yet.
+            if fileIndex == 0, let pending = writes?.pendingNode(in: path, named: name), let node = nodes.node(pending) {
+                return node
+            }
             if let link = try link(named: name, in: path, file: file), let node = try node(for: link, in: file, directory: path, address: address) {
                 return node
             }
@@ -79,6 +83,11 @@ extension ContainerFilesystem {
                 out.append(sidecar)
                 taken.insert(sidecar.name)
             }
+            if fileIndex == 0, let writes {
+                for (name, id) in writes.pendingNames(in: path) where !taken.contains(name) {
+                    out.append(DirectoryEntry(name: name, attributes: try attributes(of: id)))
+                }
+            }
             return out
         default:
             throw FSError(ENOTDIR, "node \(directory.id) is not a directory")
@@ -127,7 +136,7 @@ extension ContainerFilesystem {
                 let group = try nodes.node(forKey: .object(file: file.index, address: info.address)) { id in
                     Node(id: id, kind: .directory(file: file.index, path: canonical, address: info.address,
                                                   referenceCount: info.referenceCount),
-                         attributes: directoryAttributes(id: id, info: info, file: file))
+                         attributes: directoryAttributes(id: id, info: info, file: file, path: canonical))
                 }
                 return try groupNode(group, orAliasAt: path, in: file, directory: directory, parent: address)
             case .dataset:
@@ -192,7 +201,7 @@ extension ContainerFilesystem {
         return try nodes.node(forKey: .object(file: file.index, address: info.address)) { id in
             Node(id: id, kind: .directory(file: file.index, path: .root, address: info.address,
                                           referenceCount: info.referenceCount),
-                 attributes: directoryAttributes(id: id, info: info, file: file))
+                 attributes: directoryAttributes(id: id, info: info, file: file, path: .root))
         }
     }
 
@@ -229,8 +238,13 @@ extension ContainerFilesystem {
         info.modificationTime.map { Timestamp(seconds: $0) } ?? file.fallbackTime
     }
 
-    func directoryAttributes(id: NodeID, info: ObjectInfo, file: MountedFile) -> NodeAttributes {
-        makeAttributes(id: id, mode: S_IFDIR | 0o755, linkCount: 2, size: 0, time: time(info, file: file))
+    /// A group's attributes are read only when it has some (one may be `h5mount.stat`).
+    func directoryAttributes(id: NodeID, info: ObjectInfo, file: MountedFile, path: H5Path) -> NodeAttributes {
+        var attributes = makeAttributes(id: id, mode: S_IFDIR | 0o755, linkCount: 2, size: 0, time: time(info, file: file))
+        if info.attributeCount > 0, let stored = (try? file.reader.attributes(of: path)).flatMap(StoredMetadata.init(attributes:)) {
+            stored.apply(to: &attributes)
+        }
+        return attributes
     }
 
     func makeAttributes(id: NodeID, mode: UInt32, linkCount: UInt32, size: UInt64, time: Timestamp) -> NodeAttributes {

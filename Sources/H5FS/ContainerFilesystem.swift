@@ -2,6 +2,7 @@ import ChunkEngine
 import Glibc
 import H5Model
 import HDF5
+import Staging
 import Synchronization
 
 /// The read-only view of one HDF5 container as a directory tree (DESIGN.md §1).
@@ -17,28 +18,53 @@ package final class ContainerFilesystem: FilesystemOperations {
     let nodes = NodeTable()
     let engine: ChunkEngine
     let log: @Sendable (String) -> Void
+    /// The write side; nil on a read-only mount.
+    let writes: WriteSession?
     private let loggedOnce = Mutex<Set<String>>([])
-    private let nextHandle = Atomic<UInt64>(1)
+    private let handles = Atomic<UInt64>(1)
 
-    package var isReadOnly: Bool { true }
+    package var isReadOnly: Bool { writes == nil }
 
-    /// Opens `containerPath` with libhdf5 and mounts its root.
+    /// Opens `containerPath` with libhdf5 and mounts its root. A writable mount creates a
+    /// missing container (empty), and starts the working copy first with `-o inplace`.
     package convenience init(containerPath: String, options: MountOptions,
                              log: @escaping @Sendable (String) -> Void = { _ in }) throws(FSError) {
         let opener: ContainerOpener = { path throws(StoreError) in try HDF5Container.open(path: path) }
+        var session: WriteSession? = nil
+        var path = containerPath
+        if !options.readOnly {
+            if access(containerPath, F_OK) != 0 {
+                do { try HDF5Writer.create(path: containerPath).close() } catch {
+                    throw FSError(error.kind == .accessDenied ? EACCES : EIO, "\(containerPath): cannot create: \(error.message)")
+                }
+            }
+            do {
+                let copy = try WorkingCopy(container: containerPath, options: WorkingCopyOptions(
+                    compression: options.compression, chunkSize: options.chunkSize, inplace: options.inplace))
+                if options.inplace {
+                    try copy.start()
+                    path = copy.workingPath ?? containerPath
+                }
+                session = WriteSession(workingCopy: copy)
+            } catch {
+                throw FSError(error.code, error.message)
+            }
+        }
         let reader: ContainerReader
         do {
-            reader = try opener(containerPath)
+            reader = try opener(path)
         } catch {
             throw ContainerFilesystem.openError(error, path: containerPath)
         }
-        try self.init(container: reader, options: options, opener: opener, log: log)
+        try self.init(container: reader, options: options, opener: opener, writes: session, log: log)
+        if options.inplace { session?.state.withLock { $0.switched = true } }
     }
 
     /// Serves an already opened container; `opener` opens externally linked files.
-    package init(container: ContainerReader, options: MountOptions, opener: @escaping ContainerOpener,
-                 log: @escaping @Sendable (String) -> Void = { _ in }) throws(FSError) {
+    init(container: ContainerReader, options: MountOptions, opener: @escaping ContainerOpener,
+                 writes: WriteSession? = nil, log: @escaping @Sendable (String) -> Void = { _ in }) throws(FSError) {
         self.options = options
+        self.writes = writes
         self.log = log
         self.files = MountedFiles(container: container, opener: opener)
         self.engine = ChunkEngine(cacheBytes: options.cacheBytes)
@@ -49,7 +75,7 @@ package final class ContainerFilesystem: FilesystemOperations {
             throw FSError(error, context: container.filePath)
         }
         let root = Node(id: 1, kind: .directory(file: 0, path: .root, address: rootInfo.address, referenceCount: rootInfo.referenceCount),
-                        attributes: directoryAttributes(id: 1, info: rootInfo, file: files.container))
+                        attributes: directoryAttributes(id: 1, info: rootInfo, file: files.container, path: .root))
         nodes.installRoot(root, key: .object(file: 0, address: rootInfo.address))
     }
 
@@ -81,7 +107,13 @@ package final class ContainerFilesystem: FilesystemOperations {
     }
 
     package func attributes(of node: NodeID) throws(FSError) -> NodeAttributes {
-        try existing(node).attributes
+        var attributes = try existing(node).attributes
+        // A file open for writing: its size is the spool's, its times and modes the pending ones.
+        if let open = writes?.active(node) {
+            attributes.size = open.spool.size
+            open.metadata.apply(to: &attributes)
+        }
+        return attributes
     }
 
     package func readLink(_ node: NodeID) throws(FSError) -> String {
@@ -97,7 +129,10 @@ package final class ContainerFilesystem: FilesystemOperations {
 
     package func open(_ node: NodeID, flags: Int32) throws(FSError) -> UInt64 {
         let target = try existing(node)
-        if flags & O_ACCMODE != O_RDONLY || flags & O_TRUNC != 0 { throw FSError.readOnly("node \(node)") }
+        if flags & O_ACCMODE != O_RDONLY || flags & O_TRUNC != 0 {
+            guard writes != nil else { throw FSError.readOnly("node \(node)") }
+            return try openForWriting(target, flags: flags)
+        }
         switch target.kind {
         case .dataset, .sidecar: break
         case .unreadable(let path, let reason):
@@ -105,10 +140,19 @@ package final class ContainerFilesystem: FilesystemOperations {
         case .directory, .externalRoot: throw FSError(EISDIR, "node \(node) is a directory")
         case .symlink: throw FSError(ELOOP, "node \(node) is a symbolic link")
         }
-        return nextHandle.wrappingAdd(1, ordering: .relaxed).oldValue
+        let handle = nextHandle()
+        writes?.state.withLock { $0.handles[handle] = (node, false) }
+        return handle
     }
 
+    func nextHandle() -> UInt64 { handles.wrappingAdd(1, ordering: .relaxed).oldValue }
+
     package func read(_ node: NodeID, handle: UInt64, offset: UInt64, size: Int) throws(FSError) -> [UInt8] {
+        if let open = writes?.active(node) {
+            do { return try open.spool.read(at: offset, count: size) } catch {
+                throw FSError(error.code, "\(open.path): \(error.message)")
+            }
+        }
         let target = try existing(node)
         let content: NodeContent
         let path: H5Path
@@ -147,7 +191,9 @@ package final class ContainerFilesystem: FilesystemOperations {
         }
     }
 
-    package func release(_ node: NodeID, handle: UInt64) {}
+    package func release(_ node: NodeID, handle: UInt64) {
+        releaseWriting(node, handle: handle)
+    }
 
     package func statistics() -> FilesystemStatistics {
         var st = stat()

@@ -40,6 +40,9 @@ package protocol WritableFilesystemOperations: FilesystemOperations {
     func write(_ node: NodeID, handle: UInt64, offset: UInt64, data: UnsafeRawBufferPointer) throws(FSError) -> Int
     /// chmod, chown, truncate, utimens. `handle` is set for ftruncate/futimens on an open file.
     func setAttributes(_ node: NodeID, handle: UInt64?, _ changes: AttributeChanges) throws(FSError) -> NodeAttributes
+    /// close(2) of one handle (FUSE flush): the last writer's close stores the file, and
+    /// its errors (ENOSPC, EIO) are the close's.
+    func flush(_ node: NodeID, handle: UInt64) throws(FSError)
     /// fsync(2) / fdatasync(2): the file's bytes so far are durable (packed or in a synced spool).
     func synchronize(_ node: NodeID, handle: UInt64) throws(FSError)
     /// Unmount: pack what is still open or waiting, and commit the working copy over the

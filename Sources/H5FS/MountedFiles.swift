@@ -15,10 +15,14 @@ final class MountedFile: Sendable {
     /// Canonical paths of groups with several hard links, computed on first need.
     let canonicalGroups = Mutex<[UInt64: H5Path]?>(nil)
 
-    init(index: FileIndex, reader: ContainerReader, mountPrefix: [String]) {
+    init(index: FileIndex, reader: ContainerReader, mountPrefix: [String], knownTime: Timestamp? = nil) {
         self.index = index
         self.reader = reader
         self.mountPrefix = mountPrefix
+        if let knownTime {
+            fallbackTime = knownTime
+            return
+        }
         var st = stat()
         if stat(reader.filePath, &st) == 0 {
             fallbackTime = Timestamp(seconds: Int64(st.st_mtim.tv_sec), nanoseconds: Int32(st.st_mtim.tv_nsec))
@@ -61,6 +65,16 @@ final class MountedFiles: Sendable {
     }
 
     var container: MountedFile { self[0] }
+
+    /// After the first change the container is served from its working copy: same
+    /// objects at the same addresses, so every node keeps its identity.
+    func replaceContainer(with reader: ContainerReader) {
+        state.withLock { s in
+            let old = s.files[0]
+            s.files[0] = MountedFile(index: 0, reader: reader, mountPrefix: [], knownTime: old.fallbackTime)
+            s.byPath[reader.filePath] = 0
+        }
+    }
 
     subscript(index: FileIndex) -> MountedFile {
         state.withLock { $0.files[index] }

@@ -1,6 +1,7 @@
 import CHDF5
 import Glibc
 import H5Model
+import Synchronization
 
 /// One HDF5 file opened read-only through libhdf5, answering `ContainerReader`.
 ///
@@ -15,6 +16,8 @@ package final class HDF5Container: ContainerReader {
     /// relatively resolve against the container's directory, not the process cwd
     /// (the daemon runs in /).
     let datasetAccess: hid_t
+    /// Set by `close()`; later calls fail inside libhdf5 with an invalid id (an error, not a crash).
+    private let isClosed = Mutex(false)
 
     private init(filePath: String, fileID: hid_t, datasetAccess: hid_t) {
         self.filePath = filePath
@@ -22,7 +25,16 @@ package final class HDF5Container: ContainerReader {
         self.datasetAccess = datasetAccess
     }
 
-    deinit {
+    deinit { close() }
+
+    /// Closes the file now rather than when the last reference goes: a writer sharing the
+    /// file (the working copy) cannot close, and so commit, while readers hold it open.
+    package func close() {
+        let first = isClosed.withLock { closed -> Bool in
+            defer { closed = true }
+            return !closed
+        }
+        guard first else { return }
         let file = fileID, access = datasetAccess
         HDF5Library.locked {
             _ = H5Pclose(access)

@@ -148,4 +148,42 @@ final class RawArrayReadTests: XCTestCase {
                                                 info: datasetInfo(type: elementType(size: 2), shape: [3, 3],
                                                                   layout: .chunked(chunkShape: [3]))))
     }
+    func testReadIntoCallerBufferMatchesArrayReads() throws {
+        let synthetic = try SyntheticChunkedFile(directory: directory.url, shape: [5, 37, 29], chunkShape: [2, 16, 8],
+                                                 elementSize: 2, unallocated: { $0 == 3 })
+        let engine = ChunkEngine(cacheBytes: 64 << 10)
+        let info = datasetInfo(type: elementType(size: 2), shape: [5, 37, 29], layout: .chunked(chunkShape: [2, 16, 8]))
+        let dataset = try engine.dataset(reader: synthetic.container(), path: H5Path(parsing: "/into"), info: info)
+        let expected = synthetic.expected
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 5000, alignment: 8)
+        defer { buffer.deallocate() }
+        var random = SeededRandom(seed: 17)
+        for _ in 0..<100 {
+            let offset = Int.random(in: 0..<expected.count, using: &random)
+            let count = Int.random(in: 1...7000, using: &random)
+            let n = try dataset.read(offset: UInt64(offset), count: count, into: buffer)
+            XCTAssertEqual(n, min(count, buffer.count, expected.count - offset), "short at the end or at the buffer's size")
+            XCTAssertEqual(Array(buffer[0..<n]), Array(expected[offset..<(offset + n)]))
+        }
+        XCTAssertEqual(try dataset.read(offset: UInt64(expected.count), count: 10, into: buffer), 0)
+        XCTAssertEqual(try dataset.read(offset: 0, count: 0, into: buffer), 0)
+    }
+
+    func testUnfilteredFramesAreCopiedFromTheFileWithoutTheCache() throws {
+        // Frames of 64 rows of 1024 uint16 (128 KiB): long runs, read with pread straight
+        // into the caller's buffer; frame 2 is unallocated and reads as the fill value.
+        let fill: [UInt8] = [0x34, 0x12]
+        let synthetic = try SyntheticChunkedFile(directory: directory.url, shape: [4, 64, 1024], chunkShape: [1, 64, 1024],
+                                                 elementSize: 2, fill: fill, unallocated: { $0 == 2 })
+        let engine = ChunkEngine(cacheBytes: 1 << 20)
+        let info = datasetInfo(type: elementType(size: 2), shape: [4, 64, 1024],
+                               layout: .chunked(chunkShape: [1, 64, 1024]), fill: fill)
+        let dataset = try engine.dataset(reader: synthetic.container(), path: H5Path(parsing: "/raw"), info: info)
+        try checkRandomRanges(dataset, expected: synthetic.expected, reads: 100)
+        let stats = engine.statistics
+        XCTAssertGreaterThan(stats.directChunkReads, 0)
+        XCTAssertEqual(stats.chunkLoads, 0)
+        XCTAssertEqual(stats.cachedBytes, 0)
+        XCTAssertEqual(stats.readAheadTiles, 0, "the kernel's page cache reads ahead for these")
+    }
 }

@@ -57,18 +57,56 @@ final class TileGridTests: XCTestCase {
 
     func testLRUEvictsLeastRecentlyUsed() {
         var store = LRUStore()
-        func key(_ i: Int) -> TileKey { TileKey(dataset: 0, tile: [i]) }
-        for i in 0..<3 { store.insert(key(i), Tile(bytes: [UInt8](repeating: 0, count: 10))) }
+        func key(_ i: Int) -> TileKey { TileKey(dataset: 0, tile: i) }
+        func tile() -> Tile { Tile.make(count: 10, pool: nil) { $0.initializeMemory(as: UInt8.self, repeating: 0) } }
+        for i in 0..<3 { store.insert(key(i), tile()) }
         XCTAssertNotNil(store.get(key(0)))
-        store.insert(key(3), Tile(bytes: [UInt8](repeating: 0, count: 10)))
+        store.insert(key(3), tile())
         store.evict(toFit: 30)
         XCTAssertFalse(store.contains(key(1)), "1 was least recently used")
         XCTAssertTrue(store.contains(key(0)) && store.contains(key(2)) && store.contains(key(3)))
         XCTAssertEqual(store.bytes, 30)
-        store.removeAll { $0.tile == [2] }
+        store.removeAll { $0.tile == 2 }
         XCTAssertEqual(store.count, 2)
         store.evict(toFit: 0)
         XCTAssertEqual(store.bytes, 0)
         XCTAssertEqual(store.count, 0)
+    }
+
+    func testLRUCountsUnreadReadAheadTiles() {
+        var store = LRUStore()
+        func key(_ i: Int) -> TileKey { TileKey(dataset: 0, tile: i) }
+        func tile() -> Tile { Tile.make(count: 10, pool: nil) { $0.initializeMemory(as: UInt8.self, repeating: 1) } }
+        store.insert(key(0), tile())
+        store.insert(key(1), tile(), unread: true)
+        store.insert(key(2), tile(), unread: true)
+        XCTAssertEqual(store.unreadBytes, 20)
+        XCTAssertEqual(store.get(key(1))?.bytes.first, 1)
+        XCTAssertEqual(store.unreadBytes, 10, "a reader touched tile 1")
+        // Order, oldest first: 0 (read), 2 (unread), 1 (read, most recent). Read tiles go
+        // first, but not the most recent: 0, then unread 2 only when nothing else is left.
+        store.evict(toFit: 20)
+        XCTAssertFalse(store.contains(key(0)))
+        XCTAssertTrue(store.contains(key(1)) && store.contains(key(2)))
+        XCTAssertEqual(store.unreadDropped, 0)
+        store.evict(toFit: 10)
+        XCTAssertFalse(store.contains(key(2)), "then the least recently used, unread or not")
+        XCTAssertEqual(store.unreadBytes, 0)
+        XCTAssertEqual(store.unreadDropped, 1)
+        XCTAssertTrue(store.contains(key(1)))
+    }
+
+    func testLinearTileIndex() {
+        let grid = TileGrid(shape: [5, 37, 29], tileShape: [2, 16, 8], elementSize: 2, fullTileBuffers: true)
+        XCTAssertEqual(grid.tileCounts, [3, 3, 4])
+        XCTAssertEqual(grid.tileCount, 36)
+        for linear in 0..<grid.tileCount {
+            XCTAssertEqual(grid.linearIndex(of: grid.tile(atLinear: linear)), linear)
+        }
+        XCTAssertEqual(grid.linearIndex(of: [1, 2, 3]), 1 * 12 + 2 * 4 + 3)
+        XCTAssertEqual(grid.shortestRunBytes, 16)
+        let frames = TileGrid(shape: [200, 2048, 2048], tileShape: [1, 2048, 2048], elementSize: 2, fullTileBuffers: true)
+        XCTAssertEqual(frames.shortestRunBytes, 8 << 20)
+        XCTAssertEqual(frames.largestTileBytes, 8 << 20)
     }
 }

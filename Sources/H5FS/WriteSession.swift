@@ -1,0 +1,63 @@
+import H5Model
+import Staging
+import Synchronization
+
+/// A regular file open for writing: its bytes live in a spool until the last writer
+/// closes it; then it is packed into one dataset of the working copy.
+struct ActiveFile: Sendable {
+    var spool: Spool
+    /// Where the file will be packed (follows renames while open).
+    var path: H5Path
+    /// Handles open for writing.
+    var writers: Int
+    /// Bytes changed since opening (a file opened for writing and closed untouched is not repacked).
+    var dirty: Bool
+    /// Created by this session and never packed: it has no HDF5 link yet.
+    var isNew: Bool
+    /// Unlinked while open: dropped at the last close, as on a local disk.
+    var unlinked = false
+    /// chmod/chown/utimens while open, applied when packed; nil fields: defaults.
+    var metadata: StoredMetadata
+    /// mtime follows writes unless utimens set it explicitly.
+    var explicitTime = false
+}
+
+/// The write side of a mount: the working copy and the files open for writing.
+///
+/// Lock order: `state` is never held while libhdf5, the working copy or a spool is
+/// called, nor while the node table is locked; each is taken alone.
+final class WriteSession: Sendable {
+    let workingCopy: WorkingCopy
+
+    struct State {
+        /// Whether the container is already served from the working copy.
+        var switched = false
+        /// Handle -> (node, opened for writing).
+        var handles: [UInt64: (node: NodeID, writes: Bool)] = [:]
+        var active: [NodeID: ActiveFile] = [:]
+        /// Files created and not packed yet, by (directory path, name): listings show them.
+        var pending: [PendingName: NodeID] = [:]
+    }
+    let state = Mutex(State())
+
+    init(workingCopy: WorkingCopy) { self.workingCopy = workingCopy }
+
+    func active(_ node: NodeID) -> ActiveFile? { state.withLock { $0.active[node] } }
+
+    func pendingNode(in directory: H5Path, named name: String) -> NodeID? {
+        state.withLock { $0.pending[PendingName(directory: directory, name: name)] }
+    }
+
+    func pendingNames(in directory: H5Path) -> [(String, NodeID)] {
+        state.withLock { s in s.pending.filter { $0.key.directory == directory }.map { ($0.key.name, $0.value) } }
+    }
+
+    func hasPending(under directory: H5Path) -> Bool {
+        state.withLock { s in s.pending.keys.contains { $0.directory == directory } }
+    }
+}
+
+struct PendingName: Hashable, Sendable {
+    var directory: H5Path
+    var name: String
+}

@@ -1,0 +1,137 @@
+import Foundation
+import Glibc
+import H5Model
+import HDF5
+@testable import H5FS
+import XCTest
+
+/// The write path through the filesystem layer on real containers: changes land in
+/// the working copy, the original stays as it was until commit, and commit makes
+/// the container hold exactly what was written.
+final class WritePathTests: XCTestCase {
+    var directory: String = ""
+
+    override func setUpWithError() throws {
+        directory = NSTemporaryDirectory() + "h5fs-write-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    func mount(_ name: String = "c.h5", compression: Compression = .standard) throws -> (ContainerFilesystem, String) {
+        let path = directory + "/" + name
+        let fs = try ContainerFilesystem(containerPath: path, options: MountOptions(readOnly: false, uid: 1000, gid: 100,
+                                                                                    compression: compression, chunkSize: 4096))
+        return (fs, path)
+    }
+
+    @discardableResult
+    func writeFile(_ fs: ContainerFilesystem, parent: NodeID, _ name: String, _ bytes: [UInt8], mode: UInt32 = 0o644) throws -> NodeID {
+        let (attributes, handle) = try fs.create(parent: parent, name: name, mode: mode, flags: O_WRONLY | O_CREAT)
+        var offset = 0
+        while offset < bytes.count {
+            let piece = Array(bytes[offset..<min(bytes.count, offset + 3000)])
+            _ = try piece.withUnsafeBytes { try fs.write(attributes.node, handle: handle, offset: UInt64(offset), data: $0) }
+            offset += piece.count
+        }
+        try fs.flush(attributes.node, handle: handle)
+        fs.release(attributes.node, handle: handle)
+        return attributes.node
+    }
+
+    func readAll(_ fs: ContainerFilesystem, _ node: NodeID) throws -> [UInt8] {
+        let handle = try fs.open(node, flags: O_RDONLY)
+        defer { fs.release(node, handle: handle) }
+        return try fs.read(node, handle: handle, offset: 0, size: 1 << 24)
+    }
+
+    func test_a_missing_container_is_created_and_a_tree_round_trips_through_commit() throws {
+        let (fs, path) = try mount()
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path))
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+        let dir = try fs.makeDirectory(parent: 1, name: "src", mode: 0o750)
+        XCTAssertEqual(dir.mode, S_IFDIR | 0o750)
+        let big = (0..<10_000).map { UInt8(truncatingIfNeeded: $0 * 7) }
+        let file = try writeFile(fs, parent: dir.node, "data.bin", big, mode: 0o755)
+        try writeFile(fs, parent: dir.node, "empty", [])
+        try writeFile(fs, parent: 1, "one", [42])
+        XCTAssertEqual(try readAll(fs, file), big)
+        XCTAssertEqual(try fs.attributes(of: file).mode, S_IFREG | 0o755)
+        XCTAssertEqual(try fs.listDirectory(dir.node).map(\.name).sorted(), ["data.bin", "empty"])
+        _ = try fs.symlink(parent: 1, name: "link", target: "src/data.bin")
+        // The original is untouched until commit.
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), before)
+        try fs.commit()
+
+        let reader = try HDF5Container.open(path: path)
+        var bytes = [UInt8](repeating: 0, count: big.count)
+        try bytes.withUnsafeMutableBytes { try reader.readBlock(dataset: H5Path(parsing: "/src/data.bin"), start: [0], count: [UInt64(big.count)], into: $0) }
+        XCTAssertEqual(bytes, big)
+        XCTAssertEqual(try reader.dataset(at: H5Path(parsing: "/src/empty")).shape, [0])
+        XCTAssertEqual(try reader.link(named: "link", in: .root)?.target, .soft("src/data.bin"))
+        let again = try ContainerFilesystem(containerPath: path, options: MountOptions(readOnly: true, uid: 1000, gid: 100))
+        let src = try again.lookup(parent: 1, name: "src")
+        XCTAssertEqual(src.mode, S_IFDIR | 0o750, "modes survive a remount")
+        let data = try again.lookup(parent: src.node, name: "data.bin")
+        XCTAssertEqual(data.mode, S_IFREG | 0o444 & 0o755 | (data.mode & 0o7777), "stored mode")
+        XCTAssertEqual(data.mode & 0o7777, 0o755)
+        XCTAssertEqual(try readAll(again, data.node), big)
+        XCTAssertNil(try? again.lookup(parent: 1, name: "src.attrs"), "reserved attributes make no sidecar")
+    }
+
+    func test_overwrite_truncate_rename_unlink_and_errors() throws {
+        let (fs, path) = try mount()
+        let a = try writeFile(fs, parent: 1, "a", Array("hello world".utf8))
+        // Overwrite in the middle, keeping the rest (the spool starts from the old bytes).
+        let handle = try fs.open(a, flags: O_WRONLY)
+        _ = try Array("W".utf8).withUnsafeBytes { try fs.write(a, handle: handle, offset: 6, data: $0) }
+        try fs.flush(a, handle: handle)
+        fs.release(a, handle: handle)
+        XCTAssertEqual(String(decoding: try readAll(fs, a), as: UTF8.self), "hello World")
+        _ = try fs.setAttributes(a, handle: nil, AttributeChanges(size: 5))
+        XCTAssertEqual(String(decoding: try readAll(fs, a), as: UTF8.self), "hello")
+        XCTAssertEqual(try fs.attributes(of: a).size, 5)
+        let time = Timestamp(seconds: 1_500_000_000, nanoseconds: 123)
+        XCTAssertEqual(try fs.setAttributes(a, handle: nil, AttributeChanges(modificationTime: time)).modificationTime, time)
+
+        let dir = try fs.makeDirectory(parent: 1, name: "d", mode: 0o755)
+        try fs.rename(parent: 1, name: "a", newParent: dir.node, newName: "b", flags: [])
+        XCTAssertEqual(try fs.lookup(parent: dir.node, name: "b").node, a, "a renamed file keeps its node")
+        XCTAssertThrowsError(try fs.lookup(parent: 1, name: "a"))
+        XCTAssertThrowsError(try fs.removeDirectory(parent: 1, name: "d")) { XCTAssertEqual(($0 as? FSError)?.errno, ENOTEMPTY) }
+        XCTAssertThrowsError(try fs.makeDirectory(parent: 1, name: "d", mode: 0o755)) { XCTAssertEqual(($0 as? FSError)?.errno, EEXIST) }
+        XCTAssertThrowsError(try fs.makeDirectory(parent: 1, name: String(repeating: "x", count: 300), mode: 0o755)) {
+            XCTAssertEqual(($0 as? FSError)?.errno, ENAMETOOLONG)
+        }
+        try writeFile(fs, parent: 1, "c", [1, 2, 3])
+        try fs.rename(parent: 1, name: "c", newParent: dir.node, newName: "b", flags: [])  // over an existing file
+        XCTAssertEqual(try readAll(fs, try fs.lookup(parent: dir.node, name: "b").node), [1, 2, 3])
+        try fs.unlink(parent: dir.node, name: "b")
+        try fs.removeDirectory(parent: 1, name: "d")
+        XCTAssertEqual(try fs.listDirectory(1).map(\.name), [])
+        try fs.commit()
+        XCTAssertEqual(try HDF5Container.open(path: path).links(in: .root), [])
+    }
+
+    func test_a_file_unlinked_while_open_keeps_working_until_closed() throws {
+        let (fs, _) = try mount()
+        let (created, handle) = try fs.create(parent: 1, name: "tmp", mode: 0o600, flags: O_RDWR | O_CREAT)
+        _ = try Array("abc".utf8).withUnsafeBytes { try fs.write(created.node, handle: handle, offset: 0, data: $0) }
+        try fs.unlink(parent: 1, name: "tmp")
+        XCTAssertThrowsError(try fs.lookup(parent: 1, name: "tmp"))
+        XCTAssertEqual(try fs.read(created.node, handle: handle, offset: 0, size: 10), Array("abc".utf8))
+        try fs.flush(created.node, handle: handle)
+        fs.release(created.node, handle: handle)
+        XCTAssertEqual(try fs.listDirectory(1).map(\.name), [])
+    }
+
+    func test_read_only_mount_refuses_every_change() throws {
+        let path = directory + "/ro.h5"
+        try HDF5Writer.create(path: path).close()
+        let fs = try ContainerFilesystem(containerPath: path, options: MountOptions(readOnly: true))
+        XCTAssertThrowsError(try fs.makeDirectory(parent: 1, name: "x", mode: 0o755)) { XCTAssertEqual(($0 as? FSError)?.errno, EROFS) }
+        XCTAssertThrowsError(try fs.create(parent: 1, name: "x", mode: 0o644, flags: O_WRONLY)) { XCTAssertEqual(($0 as? FSError)?.errno, EROFS) }
+    }
+}
