@@ -63,11 +63,28 @@ extension Dispatcher {
         fuse_reply_err(request, 0)
     }
 
-    /// close(2) (FLUSH) and fsync(2) on a directory (FSYNCDIR): nothing to do.
-    /// A written file is packed when it is released or fsync'ed; directory
-    /// changes are in the journal as soon as they are made.
-    func flush(_ request: fuse_req_t?, node: NodeID, operation: String) {
-        log.debug("\(operation) \(node)")
+    /// close(2) of one descriptor. On a writable mount the filesystem stores a
+    /// file when its last writer closes it, so ENOSPC or EIO reach close(2).
+    package func doFlush(_ node: NodeID, handle: UInt64) throws(FSError) {
+        guard let writer else { return }
+        try writer.flush(node, handle: handle)
+    }
+
+    func flush(_ request: fuse_req_t?, node: NodeID, info: UnsafeMutablePointer<fuse_file_info>?) {
+        let operation = "FLUSH \(node)"
+        do {
+            if let handle = info?.pointee.fh { try doFlush(node, handle: handle) }
+            log.debug("\(operation) -> ok")
+            fuse_reply_err(request, 0)
+        } catch {
+            replyError(request, error, operation)
+        }
+    }
+
+    /// fsync(2) on a directory: nothing to do, directory changes are in the
+    /// journal as soon as they are made (and fsync'ed with it at commit).
+    func fsyncDirectory(_ request: fuse_req_t?, node: NodeID) {
+        log.debug("FSYNCDIR \(node)")
         fuse_reply_err(request, 0)
     }
 }

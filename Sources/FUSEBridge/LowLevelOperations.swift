@@ -49,7 +49,7 @@ func lowLevelOperations() -> fuse_lowlevel_ops {
         Dispatcher.of(request).releasedir(request, node: node, info: info)
     }
     ops.fsyncdir = { request, node, _, _ in
-        Dispatcher.of(request).flush(request, node: node, operation: "FSYNCDIR")
+        Dispatcher.of(request).fsyncDirectory(request, node: node)
     }
     ops.open = { request, node, info in
         Dispatcher.of(request).open(request, node: node, info: info)
@@ -60,8 +60,8 @@ func lowLevelOperations() -> fuse_lowlevel_ops {
     ops.release = { request, node, info in
         Dispatcher.of(request).release(request, node: node, info: info)
     }
-    ops.flush = { request, node, _ in
-        Dispatcher.of(request).flush(request, node: node, operation: "FLUSH")
+    ops.flush = { request, node, info in
+        Dispatcher.of(request).flush(request, node: node, info: info)
     }
     ops.fsync = { request, node, _, info in
         Dispatcher.of(request).fsync(request, node: node, info: info)

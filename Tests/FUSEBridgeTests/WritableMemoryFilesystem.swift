@@ -34,6 +34,7 @@ final class WritableMemoryFilesystem: WritableFilesystemOperations {
         var renameFlags: [RenameFlags] = []
         var createFlags: [Int32] = []
         var synchronized: [NodeID] = []
+        var flushed: [NodeID] = []
         var commits = 0
     }
 
@@ -51,6 +52,7 @@ final class WritableMemoryFilesystem: WritableFilesystemOperations {
     var renameFlags: [RenameFlags] { state.withLock { $0.renameFlags } }
     var createFlags: [Int32] { state.withLock { $0.createFlags } }
     var synchronized: [NodeID] { state.withLock { $0.synchronized } }
+    var flushed: [NodeID] { state.withLock { $0.flushed } }
     func node(_ id: NodeID) -> Node? { state.withLock { $0.nodes[id] } }
 
     // MARK: - Reading
@@ -272,6 +274,15 @@ final class WritableMemoryFilesystem: WritableFilesystemOperations {
             if let time = changes.modificationTime { current.modificationTime = time }
             state.nodes[node] = current
             return try Self.attributes(node, state)
+        }
+    }
+
+    /// Files named "full" fail their close as a full disk would.
+    func flush(_ node: NodeID, handle: UInt64) throws(FSError) {
+        try state.withLock { state throws(FSError) in
+            guard state.handles[handle] == node else { throw FSError(EBADF, "bad handle") }
+            state.flushed.append(node)
+            if try Self.entries(1, state)["full"] == node { throw FSError(ENOSPC, "no space left") }
         }
     }
 

@@ -143,6 +143,12 @@ final class WritableMountSessionTests: XCTestCase {
         XCTAssertEqual(setxattr(mnt + "/d/synced", "user.x", "1", 1, 0), -1)
         XCTAssertEqual(Glibc.errno, EOPNOTSUPP)
 
+        // close(2) reports what the filesystem's flush says (ENOSPC when a file cannot be stored).
+        let full = Glibc.open(mnt + "/full", O_WRONLY | O_CREAT, 0o644)
+        XCTAssertGreaterThanOrEqual(full, 0)
+        XCTAssertEqual(close(full), -1)
+        XCTAssertEqual(Glibc.errno, ENOSPC)
+
         var sv = statvfs()
         XCTAssertEqual(statvfs(mnt, &sv), 0)
         XCTAssertEqual(sv.f_flag & UInt(ST_RDONLY), 0)

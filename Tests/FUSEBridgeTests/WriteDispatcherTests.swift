@@ -142,6 +142,18 @@ final class WriteDispatcherTests: XCTestCase {
         XCTAssertEqual(fs.synchronized, [file.node])
     }
 
+    func testFlushReachesTheFilesystemAndItsErrorsAreTheClose() throws {
+        let fs = WritableMemoryFilesystem()
+        let dispatcher = makeDispatcher(fs)
+        let (file, handle) = try dispatcher.doCreate(parent: 1, name: "f", mode: 0o644, flags: O_WRONLY)
+        try dispatcher.doFlush(file.node, handle: handle)
+        let (full, fullHandle) = try dispatcher.doCreate(parent: 1, name: "full", mode: 0o644, flags: O_WRONLY)
+        XCTAssertEqual(errno { try dispatcher.doFlush(full.node, handle: fullHandle) }, ENOSPC)
+        XCTAssertEqual(fs.flushed, [file.node, full.node])
+        // Read-only: nothing to store, no call.
+        XCTAssertNil(errno { try self.makeDispatcher(MemoryFilesystem.sample()).doFlush(2, handle: 1) })
+    }
+
     func testSetattrBitsBecomeAttributeChanges() throws {
         var st = stat()
         st.st_mode = mode_t(Glibc.S_IFREG) | 0o4755
