@@ -17,7 +17,8 @@ package func leftoverRefusal(_ work: LeftoverWork, container shown: String) -> C
     } else if work.empty {
         what = "it stopped before recording any change; only its work directory is left to clean up"
     } else {
-        what = "\(work.changes) changes, \(work.filesPacked) files packed, \(work.filesWaiting) closed files not yet packed"
+        what = "\(counted(work.changes, "change")), \(counted(work.filesPacked, "file")) packed, "
+            + "\(counted(work.filesWaiting, "closed file")) not yet packed"
             + (work.damagedTail ? ", the journal's last record torn" : "")
             + (work.inplace ? "; it wrote in place (-o inplace), so the container may be damaged"
                             : "; the container itself is untouched")
@@ -43,4 +44,9 @@ package func shellQuoted(_ text: String) -> String {
     var quoted = "'"
     for character in text { quoted += character == "'" ? "'\\''" : String(character) }
     return quoted + "'"
+}
+
+/// "1 change", "2 changes".
+package func counted(_ count: Int, _ noun: String) -> String {
+    "\(count) \(noun)" + (count == 1 ? "" : "s")
 }

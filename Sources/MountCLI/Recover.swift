@@ -29,8 +29,8 @@ package func recoveryLines(_ report: RecoveryReport, container: String) -> [Stri
     case .alreadyCommitted:
         return ["\(container): the last commit had finished; cleaned up"]
     case .committed, .committedInPlace:
-        lines = ["recovered \(container): \(restored) files restored, \(report.lostFiles.count) lost, "
-                 + "\(report.changes) changes replayed; committed" + (report.outcome == .committedInPlace ? " in place" : "")]
+        lines = ["recovered \(container): \(counted(restored, "file")) restored, \(report.lostFiles.count) lost, "
+                 + "\(counted(report.changes, "change")) replayed; committed" + (report.outcome == .committedInPlace ? " in place" : "")]
     }
     for path in report.lostFiles { lines.append("lost (its bytes were never written down): \(path)") }
     for path in report.damagedFiles { lines.append("damaged (a chunk failed its checksum): \(path)") }
@@ -47,7 +47,7 @@ private func recoveryFailure(_ error: StagingError, container: String) -> String
     if error.code == EBUSY {
         line += " (is it still mounted? unmount it first)"
     } else if error.code == ESTALE {
-        line += "\n  to commit the session's work over the container as it is now:  h5mount --recover --force \(name)"
+        line += "\n  to commit the session's work over the container as it is now:  h5mount --recover \(name) --force"
             + "\n  or throw the work away:                                          h5mount --discard \(name)"
     }
     return line

@@ -65,7 +65,7 @@ package func unmountAndWait(_ path: String, quiet: Bool = false, progress: (Stri
         let name = shellQuoted(container)
         let what = dead ? "the daemon serving it had died" : "the commit of \(container) failed (the daemon's log says why)"
         throw CLIError(.commitFailed, "h5mount: \(path): \(what); the changes are kept in \(work.workDirectory) "
-                       + "and the container is as it was before this mount.\n"
+                       + "and the container was not replaced.\n"
                        + "  commit them:         h5mount --recover \(name)\n"
                        + "  or throw them away:  h5mount --discard \(name)")
     }

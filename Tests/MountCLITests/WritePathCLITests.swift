@@ -67,6 +67,11 @@ final class WritePathCLITests: XCTestCase {
                        .containerUnavailable)
     }
 
+    func testCounted() {
+        XCTAssertEqual(counted(1, "file"), "1 file")
+        XCTAssertEqual(counted(0, "closed file"), "0 closed files")
+    }
+
     func testParentDirectory() {
         XCTAssertEqual(parentDirectory("/a/b/c.h5"), "/a/b")
         XCTAssertEqual(parentDirectory("/c.h5"), "/")
@@ -92,7 +97,7 @@ final class WritePathCLITests: XCTestCase {
         let work = try XCTUnwrap(WorkingCopy.leftover(container: container))
         let refusal = leftoverRefusal(work, container: "c.h5")
         XCTAssertEqual(refusal.status, .runtime)
-        XCTAssertTrue(refusal.message.hasPrefix("h5mount: c.h5: an earlier session did not finish (1 changes, 0 files packed, "
+        XCTAssertTrue(refusal.message.hasPrefix("h5mount: c.h5: an earlier session did not finish (1 change, 0 files packed, "
                                                 + "0 closed files not yet packed; the container itself is untouched)."),
                       refusal.message)
         XCTAssertTrue(refusal.message.contains("h5mount --recover c.h5"))
@@ -104,7 +109,7 @@ final class WritePathCLITests: XCTestCase {
         XCTAssertEqual(recoverContainer(container, force: false, output: { lines.append($0) }, errors: { errors.append($0) }),
                        .success)
         XCTAssertEqual(errors, [])
-        XCTAssertEqual(lines, ["recovered \(container): 0 files restored, 0 lost, 1 changes replayed; committed"])
+        XCTAssertEqual(lines, ["recovered \(container): 0 files restored, 0 lost, 1 change replayed; committed"])
         XCTAssertNil(WorkingCopy.leftover(container: container))
         XCTAssertTrue(FileManager.default.fileExists(atPath: container), "the recovered session created the container")
 
