@@ -3,7 +3,7 @@ import Glibc
 import H5FS
 
 // getxattr, listxattr. setxattr/removexattr answer ENOTSUP on writable mounts for now
-// (attributes are changed through sidecars), EROFS on read-only ones.
+// (HDF5 attributes cannot be changed through the mount yet), EROFS on read-only ones.
 
 /// The daemon's pid, answered on the mount's root so that `h5mount -u` can
 /// wait for the daemon serving a mount point to exit (the commit happens on

@@ -112,7 +112,7 @@ func lowLevelOperations() -> fuse_lowlevel_ops {
     ops.write = { request, node, buffer, size, offset, info in
         Dispatcher.of(request).write(request, node: node, buffer: buffer, size: size, offset: Int64(offset), info: info)
     }
-    // Attributes change through sidecars for now (docs/mounting.md).
+    // HDF5 attributes cannot be changed through the mount yet (docs/mounting.md).
     ops.setxattr = { request, node, _, _, _, _ in
         Dispatcher.of(request).refuseMutation(request, unsupported: EOPNOTSUPP, "SETXATTR \(node)")
     }
