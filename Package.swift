@@ -37,7 +37,8 @@ let package = Package(
         // The only importer of CFUSE: libfuse3 low-level callbacks -> H5FS calls.
         .target(name: "FUSEBridge", dependencies: ["CFUSE", "H5FS", "H5Model"]),
         // The CLI's logic, importable by tests: -o parsing, checks, daemon start, unmount.
-        .target(name: "MountCLI", dependencies: ["FUSEBridge", "H5FS"]),
+        // (Staging: leftover work of a crashed session, --recover, --discard.)
+        .target(name: "MountCLI", dependencies: ["FUSEBridge", "H5FS", "Staging", "H5Model"]),
         .executableTarget(name: "h5mount", dependencies: [
             "MountCLI", "FUSEBridge", "H5FS", "HDF5", "H5Model",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -52,7 +53,7 @@ let package = Package(
         .testTarget(name: "StagingTests", dependencies: ["Staging", "HDF5", "Codecs", "H5Model", "TestSupport"]),
         .testTarget(name: "H5FSTests", dependencies: ["H5FS", "HDF5", "H5Model", "TestSupport"]),
         .testTarget(name: "FUSEBridgeTests", dependencies: ["FUSEBridge", "H5FS"]),
-        .testTarget(name: "MountCLITests", dependencies: ["MountCLI", "FUSEBridge", "H5FS"]),
+        .testTarget(name: "MountCLITests", dependencies: ["MountCLI", "FUSEBridge", "H5FS", "Staging", "H5Model"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -12,13 +12,21 @@ package struct BridgeConfiguration: Sendable, Hashable {
     /// read-ahead (128 KiB unless raised in /sys/class/bdi).
     package var maxReadahead: UInt32
 
+    /// The container's absolute path: named in the log, and answered as the
+    /// hidden attribute `user.h5mount.container` of the root (for `h5mount -u`).
+    package var containerPath: String
+
     package static let defaultMaxRead: UInt32 = 1 << 20
 
-    package init(readOnly: Bool, maxRead: UInt32 = defaultMaxRead) {
+    /// Writable mounts use 1 s timeouts: the tree changes, and a name the
+    /// kernel still trusts may have gone (renamed over, or removed through a
+    /// hard link). Negative entries are cached only on read-only mounts.
+    package init(readOnly: Bool, maxRead: UInt32 = defaultMaxRead, containerPath: String = "") {
         entryTimeout = readOnly ? 3600 : 1
         attributeTimeout = readOnly ? 3600 : 1
         self.maxRead = maxRead
         maxWrite = 1 << 20
         maxReadahead = 1 << 20
+        self.containerPath = containerPath
     }
 }

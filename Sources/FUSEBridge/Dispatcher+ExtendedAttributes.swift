@@ -2,12 +2,17 @@ import CFUSE
 import Glibc
 import H5FS
 
-// getxattr, listxattr. setxattr/removexattr are mutations (Dispatcher+Mutations).
+// getxattr, listxattr. setxattr/removexattr answer ENOTSUP on writable mounts for now
+// (HDF5 attributes cannot be changed through the mount yet), EROFS on read-only ones.
 
 /// The daemon's pid, answered on the mount's root so that `h5mount -u` can
 /// wait for the daemon serving a mount point to exit (the commit happens on
 /// exit). The bridge answers it, not H5FS, and it is not listed by listxattr.
 package let daemonPIDAttribute = "user.h5mount.pid"
+
+/// The container's absolute path, answered on the root like the pid (also
+/// unlisted), so that `h5mount -u` can check the commit left no work behind.
+package let containerPathAttribute = "user.h5mount.container"
 
 /// What getxattr/listxattr answer for a value and the caller's buffer size.
 package enum ExtendedAttributeReply: Equatable, Sendable {
@@ -30,6 +35,8 @@ extension Dispatcher {
     package func doGetExtendedAttribute(_ node: NodeID, name: String, size: Int) throws(FSError) -> ExtendedAttributeReply {
         let value: [UInt8] = if node == rootNode && name == daemonPIDAttribute {
             Array(String(getpid()).utf8)
+        } else if node == rootNode && name == containerPathAttribute && !configuration.containerPath.isEmpty {
+            Array(configuration.containerPath.utf8)
         } else {
             try filesystem.extendedAttribute(node, name: name)
         }

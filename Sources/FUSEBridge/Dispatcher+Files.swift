@@ -2,12 +2,14 @@ import CFUSE
 import Glibc
 import H5FS
 
-// open, read, release, flush, fsync.
+// open, read, release, flush. (fsync is in Dispatcher+Writing.)
 
 extension Dispatcher {
     package func doOpen(_ node: NodeID, flags: Int32) throws(FSError) -> UInt64 {
         let writing = flags & O_ACCMODE != O_RDONLY || flags & O_TRUNC != 0
-        if writing && filesystem.isReadOnly { throw FSError(EROFS, "read-only mount") }
+        // Opening for writing (or O_TRUNC, passed here with atomic_o_trunc) is the
+        // filesystem's to decide, on a writable mount.
+        if writing && writer == nil { throw mutationError }
         return try filesystem.open(node, flags: flags)
     }
 
@@ -18,7 +20,9 @@ extension Dispatcher {
         do {
             let handle = try doOpen(node, flags: flags)
             info.pointee.fh = handle
-            // File contents never change under a read-only mount: keep the page cache across opens.
+            // File contents never change under a read-only mount: keep the page cache across
+            // opens. On a writable mount the kernel drops a file's pages at each open
+            // (and, with auto_inval_data, when its mtime or size changes).
             if filesystem.isReadOnly { info.pointee.keep_cache = 1 }
             log.debug("\(operation) -> handle \(handle)")
             if fuse_reply_open(request, info) != 0 {
@@ -59,9 +63,28 @@ extension Dispatcher {
         fuse_reply_err(request, 0)
     }
 
-    /// close(2) and fsync(2) have nothing to flush on a read-only mount.
-    func flush(_ request: fuse_req_t?, node: NodeID, operation: String) {
-        log.debug("\(operation) \(node)")
+    /// close(2) of one descriptor. On a writable mount the filesystem stores a
+    /// file when its last writer closes it, so ENOSPC or EIO reach close(2).
+    package func doFlush(_ node: NodeID, handle: UInt64) throws(FSError) {
+        guard let writer else { return }
+        try writer.flush(node, handle: handle)
+    }
+
+    func flush(_ request: fuse_req_t?, node: NodeID, info: UnsafeMutablePointer<fuse_file_info>?) {
+        let operation = "FLUSH \(node)"
+        do {
+            if let handle = info?.pointee.fh { try doFlush(node, handle: handle) }
+            log.debug("\(operation) -> ok")
+            fuse_reply_err(request, 0)
+        } catch {
+            replyError(request, error, operation)
+        }
+    }
+
+    /// fsync(2) on a directory: nothing to do, directory changes are in the
+    /// journal as soon as they are made (and fsync'ed with it at commit).
+    func fsyncDirectory(_ request: fuse_req_t?, node: NodeID) {
+        log.debug("FSYNCDIR \(node)")
         fuse_reply_err(request, 0)
     }
 }

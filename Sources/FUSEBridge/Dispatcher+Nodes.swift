@@ -17,13 +17,7 @@ extension Dispatcher {
         // A name that is not UTF-8 cannot match any entry (H5FS names are Strings).
         guard let name else { return replyNegativeEntry(request, operation) }
         do {
-            let attributes = try doLookup(parent: parent, name: name)
-            var entry = entryParameter(attributes)
-            log.debug("\(operation) -> node \(attributes.node)")
-            if fuse_reply_entry(request, &entry) != 0 {
-                // The kernel never saw the entry (request interrupted): undo its lookup.
-                filesystem.forget(node: attributes.node, count: 1)
-            }
+            replyEntry(request, try doLookup(parent: parent, name: name), operation)
         } catch where error.errno == ENOENT {
             replyNegativeEntry(request, operation)
         } catch {

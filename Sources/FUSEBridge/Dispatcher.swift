@@ -1,6 +1,7 @@
 import CFUSE
 import Glibc
 import H5FS
+import Synchronization
 
 /// The bridge between libfuse's low-level callbacks and `FilesystemOperations`.
 ///
@@ -9,17 +10,22 @@ import H5FS
 /// takes the libfuse request, calls `doX` and replies exactly once. Errors
 /// become replies only in `replyError`.
 ///
-/// Locks: `directories` and `parents` each have their own; no code holds
-/// both, and none is held while calling into the filesystem or libfuse.
+/// Locks: `directories`, `parents` and `commitState` each have their own; no
+/// code holds two, and none is held while calling into the filesystem or libfuse.
 package final class Dispatcher: Sendable {
     package let filesystem: any FilesystemOperations
+    /// The same filesystem when it can change and the mount is writable; nil
+    /// answers every mutation with EROFS.
+    package let writer: (any WritableFilesystemOperations)?
     package let configuration: BridgeConfiguration
     package let log: Log
     package let directories = DirectoryHandles()
     package let parents = ParentDirectories()
+    let commitState = Mutex<CommitState>(.notRun)
 
     package init(filesystem: any FilesystemOperations, configuration: BridgeConfiguration, log: Log) {
         self.filesystem = filesystem
+        self.writer = filesystem.isReadOnly ? nil : filesystem as? any WritableFilesystemOperations
         self.configuration = configuration
         self.log = log
     }
@@ -51,12 +57,24 @@ package final class Dispatcher: Sendable {
         fuse_reply_err(request, code)
     }
 
-    /// EROFS on a read-only mount; until the write path lands in
-    /// `FilesystemOperations` a writable mount cannot mutate either.
-    var mutationError: FSError {
-        filesystem.isReadOnly
-            ? FSError(EROFS, "read-only mount")
-            : FSError(ENOSYS, "the write path is not available yet")
+    /// What a mutation answers when there is no `writer`.
+    var mutationError: FSError { FSError(EROFS, "read-only mount") }
+
+    /// The filesystem to change, or EROFS.
+    func writable() throws(FSError) -> any WritableFilesystemOperations {
+        guard let writer else { throw mutationError }
+        return writer
+    }
+
+    /// Hands a node to the kernel (lookup, mkdir, symlink, link, mknod). The
+    /// filesystem counted one lookup of it; if the reply fails (the request was
+    /// interrupted) the kernel never learnt the node, so the count is given back.
+    func replyEntry(_ request: fuse_req_t?, _ attributes: NodeAttributes, _ operation: @autoclosure () -> String) {
+        var entry = entryParameter(attributes)
+        log.debug("\(operation()) -> node \(attributes.node)")
+        if fuse_reply_entry(request, &entry) != 0 {
+            filesystem.forget(node: attributes.node, count: 1)
+        }
     }
 
     func entryParameter(_ attributes: NodeAttributes) -> fuse_entry_param {
@@ -86,6 +104,14 @@ func errnoName(_ code: Int32) -> String {
     case ENOSYS: "ENOSYS"
     case E2BIG: "E2BIG"
     case EIO: "EIO"
+    case EEXIST: "EEXIST"
+    case ENOTEMPTY: "ENOTEMPTY"
+    case EXDEV: "EXDEV"
+    case ENOSPC: "ENOSPC"
+    case EPERM: "EPERM"
+    case EFBIG: "EFBIG"
+    case ENAMETOOLONG: "ENAMETOOLONG"
+    case EOPNOTSUPP: "EOPNOTSUPP"
     default: "errno \(code)"
     }
 }

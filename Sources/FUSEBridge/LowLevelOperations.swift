@@ -18,7 +18,8 @@ func lowLevelOperations() -> fuse_lowlevel_ops {
         Dispatcher.fromOpaque(userdata).configure(&connection.pointee)
     }
     ops.destroy = { userdata in
-        Dispatcher.fromOpaque(userdata).log.debug("DESTROY")
+        // Called by fuse_session_destroy after the loop ended: commits a writable mount.
+        Dispatcher.fromOpaque(userdata).finishSession()
     }
     ops.lookup = { request, parent, name in
         Dispatcher.of(request).lookup(request, parent: parent, name: copyName(name))
@@ -48,7 +49,7 @@ func lowLevelOperations() -> fuse_lowlevel_ops {
         Dispatcher.of(request).releasedir(request, node: node, info: info)
     }
     ops.fsyncdir = { request, node, _, _ in
-        Dispatcher.of(request).flush(request, node: node, operation: "FSYNCDIR")
+        Dispatcher.of(request).fsyncDirectory(request, node: node)
     }
     ops.open = { request, node, info in
         Dispatcher.of(request).open(request, node: node, info: info)
@@ -59,11 +60,11 @@ func lowLevelOperations() -> fuse_lowlevel_ops {
     ops.release = { request, node, info in
         Dispatcher.of(request).release(request, node: node, info: info)
     }
-    ops.flush = { request, node, _ in
-        Dispatcher.of(request).flush(request, node: node, operation: "FLUSH")
+    ops.flush = { request, node, info in
+        Dispatcher.of(request).flush(request, node: node, info: info)
     }
-    ops.fsync = { request, node, _, _ in
-        Dispatcher.of(request).flush(request, node: node, operation: "FSYNC")
+    ops.fsync = { request, node, _, info in
+        Dispatcher.of(request).fsync(request, node: node, info: info)
     }
     ops.getxattr = { request, node, name, size in
         Dispatcher.of(request).getxattr(request, node: node, name: copyName(name), size: size)
@@ -78,48 +79,53 @@ func lowLevelOperations() -> fuse_lowlevel_ops {
         Dispatcher.of(request).access(request, node: node, mask: mask)
     }
 
-    // Mutations: EROFS on a read-only mount.
-    ops.setattr = { request, node, _, _, _ in
-        Dispatcher.of(request).refuseMutation(request, "SETATTR \(node)")
+    // Mutations: to the filesystem on a writable mount, EROFS on a read-only one.
+    ops.setattr = { request, node, attributes, toSet, info in
+        Dispatcher.of(request).setattr(request, node: node, attributes: attributes, toSet: toSet, info: info)
     }
-    ops.mknod = { request, parent, name, _, _ in
-        Dispatcher.of(request).refuseMutation(request, "MKNOD \(parent)/\(copyName(name) ?? "?")")
+    ops.mknod = { request, parent, name, mode, _ in
+        Dispatcher.of(request).mknod(request, parent: parent, name: copyName(name), mode: mode)
     }
-    ops.mkdir = { request, parent, name, _ in
-        Dispatcher.of(request).refuseMutation(request, "MKDIR \(parent)/\(copyName(name) ?? "?")")
+    ops.mkdir = { request, parent, name, mode in
+        Dispatcher.of(request).mkdir(request, parent: parent, name: copyName(name), mode: mode)
     }
     ops.unlink = { request, parent, name in
-        Dispatcher.of(request).refuseMutation(request, "UNLINK \(parent)/\(copyName(name) ?? "?")")
+        Dispatcher.of(request).unlink(request, parent: parent, name: copyName(name))
     }
     ops.rmdir = { request, parent, name in
-        Dispatcher.of(request).refuseMutation(request, "RMDIR \(parent)/\(copyName(name) ?? "?")")
+        Dispatcher.of(request).rmdir(request, parent: parent, name: copyName(name))
     }
-    ops.symlink = { request, _, parent, name in
-        Dispatcher.of(request).refuseMutation(request, "SYMLINK \(parent)/\(copyName(name) ?? "?")")
+    ops.symlink = { request, target, parent, name in
+        Dispatcher.of(request).symlink(request, parent: parent, name: copyName(name), target: copyName(target))
     }
-    ops.rename = { request, parent, name, _, _, _ in
-        Dispatcher.of(request).refuseMutation(request, "RENAME \(parent)/\(copyName(name) ?? "?")")
+    ops.rename = { request, parent, name, newParent, newName, flags in
+        Dispatcher.of(request).rename(request, parent: parent, name: copyName(name), newParent: newParent,
+                                      newName: copyName(newName), flags: UInt32(flags))
     }
-    ops.link = { request, node, _, _ in
-        Dispatcher.of(request).refuseMutation(request, "LINK \(node)")
+    ops.link = { request, node, newParent, newName in
+        Dispatcher.of(request).link(request, node: node, newParent: newParent, newName: copyName(newName))
     }
-    ops.write = { request, node, _, _, _, _ in
-        Dispatcher.of(request).refuseMutation(request, "WRITE \(node)")
+    ops.create = { request, parent, name, mode, info in
+        Dispatcher.of(request).create(request, parent: parent, name: copyName(name), mode: mode, info: info)
     }
-    ops.create = { request, parent, name, _, _ in
-        Dispatcher.of(request).refuseMutation(request, "CREATE \(parent)/\(copyName(name) ?? "?")")
+    // Splice is off, so libfuse hands writes over in memory; `write` uses them before it replies.
+    ops.write = { request, node, buffer, size, offset, info in
+        Dispatcher.of(request).write(request, node: node, buffer: buffer, size: size, offset: Int64(offset), info: info)
     }
+    // HDF5 attributes cannot be changed through the mount yet (docs/mounting.md).
     ops.setxattr = { request, node, _, _, _, _ in
-        Dispatcher.of(request).refuseMutation(request, "SETXATTR \(node)")
+        Dispatcher.of(request).refuseMutation(request, unsupported: EOPNOTSUPP, "SETXATTR \(node)")
     }
     ops.removexattr = { request, node, _ in
-        Dispatcher.of(request).refuseMutation(request, "REMOVEXATTR \(node)")
+        Dispatcher.of(request).refuseMutation(request, unsupported: EOPNOTSUPP, "REMOVEXATTR \(node)")
     }
+    // posix_fallocate(3) falls back to writing zeros on EOPNOTSUPP.
     ops.fallocate = { request, node, _, _, _, _ in
-        Dispatcher.of(request).refuseMutation(request, "FALLOCATE \(node)")
+        Dispatcher.of(request).refuseMutation(request, unsupported: EOPNOTSUPP, "FALLOCATE \(node)")
     }
+    // ENOSYS: the kernel stops asking and copies through read and write.
     ops.copy_file_range = { request, _, _, _, node, _, _, _, _ in
-        Dispatcher.of(request).refuseMutation(request, "COPY_FILE_RANGE to \(node)")
+        Dispatcher.of(request).refuseMutation(request, unsupported: ENOSYS, "COPY_FILE_RANGE to \(node)")
     }
     return ops
 }

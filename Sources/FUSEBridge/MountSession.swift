@@ -17,6 +17,7 @@ package final class MountSession {
     package let dispatcher: Dispatcher
     private let session: OpaquePointer
     private var mounted = false
+    private var destroyed = false
 
     /// `options` are the `-o` mount options for fuse_session_new
     /// (e.g. "ro", "fsname=...", "max_read=1048576"); libfuse prints its own
@@ -49,7 +50,8 @@ package final class MountSession {
 
     /// Serves requests on several threads until the mount goes away
     /// (`h5mount -u`, fusermount3 -u, umount) or SIGINT/SIGTERM/SIGHUP
-    /// arrives; then unmounts. Returns 0 on a clean end.
+    /// arrives; then unmounts. Returns 0 on a clean end. The commit of a
+    /// writable mount comes after, in `close()`.
     package func run() -> Int32 {
         guard fuse_set_signal_handlers(session) == 0 else {
             dispatcher.log.error("could not install signal handlers")
@@ -77,8 +79,19 @@ package final class MountSession {
         }
     }
 
-    deinit {
+    /// Unmounts (if still mounted) and destroys the session. libfuse calls the
+    /// dispatcher's `destroy` here if the kernel initialised the session: a
+    /// writable mount commits now, so call this before deciding the exit
+    /// status (`dispatcher.commitOutcome`). Idempotent; deinit calls it too.
+    package func close() {
         unmount()
-        fuse_session_destroy(session)
+        if !destroyed {
+            destroyed = true
+            fuse_session_destroy(session)
+        }
+    }
+
+    deinit {
+        close()
     }
 }

@@ -15,6 +15,9 @@ package enum ExitStatus: Int32, Sendable {
     case mountPoint = 5
     /// FUSE itself is missing or refused the mount.
     case fuseUnavailable = 6
+    /// The commit at unmount (or `--recover`) failed: the changes are kept in the
+    /// work directory next to the container, which is as it was.
+    case commitFailed = 7
 }
 
 /// A failure the CLI reports with one line on stderr and an exit status.
@@ -35,6 +38,12 @@ package struct CLIError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     package var description: String { message }
+}
+
+/// Writes one line to stdout (what -u and --recover report; -q silences it).
+package func printLine(_ line: String) {
+    let bytes = Array((line + "\n").utf8)
+    _ = bytes.withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress, $0.count) }
 }
 
 /// Writes one line to stderr.

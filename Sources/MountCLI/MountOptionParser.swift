@@ -1,9 +1,10 @@
 import FUSEBridge
 import H5FS
+import H5Model
 
 /// What the `-o` options of one mount amount to.
 package struct ParsedMountOptions: Sendable, Equatable {
-    /// What the filesystem sees (read-only, cache budget, owner).
+    /// What the filesystem sees (read-only, cache budget, owner, how files are written).
     package var filesystem: MountOptions
     /// Standard FUSE mount options, passed on to fuse_session_new as given.
     package var fuseOptions: [String]
@@ -38,7 +39,9 @@ private let fuseKeys: Set<String> = ["fsname", "subtype", "context", "fscontext"
 /// backslash escapes a comma, as libfuse reads them). `uid`/`gid` are the
 /// owner shown when `-o uid=`/`gid=` are absent (the mounting user).
 package func parseMountOptions(_ groups: [String], uid: UInt32, gid: UInt32) throws(CLIError) -> ParsedMountOptions {
-    var parsed = ParsedMountOptions(filesystem: MountOptions(readOnly: true, uid: uid, gid: gid), fuseOptions: [])
+    // Writable unless -o ro (DESIGN.md §2); the preflight turns a container the
+    // user cannot write into a read-only mount.
+    var parsed = ParsedMountOptions(filesystem: MountOptions(readOnly: false, uid: uid, gid: gid), fuseOptions: [])
     for option in groups.flatMap(splitOptionList) where !option.isEmpty {
         let key = option.split(separator: "=", maxSplits: 1).first.map(String.init) ?? option
         let value = option.contains("=") ? String(option.drop(while: { $0 != "=" }).dropFirst()) : nil
@@ -46,9 +49,19 @@ package func parseMountOptions(_ groups: [String], uid: UInt32, gid: UInt32) thr
         case ("ro", nil):
             parsed.filesystem.readOnly = true
         case ("rw", nil):
-            // Every mount is read-only until the write path lands.
-            parsed.filesystem.readOnly = true
-            parsed.warnings.append("h5mount: the write path is not available yet; mounting read-only")
+            parsed.filesystem.readOnly = false
+        case ("compression", let text?):
+            guard let compression = Compression(parsing: text) else {
+                throw badValue(key, text, "gzip, gzip:0 to gzip:9, lz4, bslz4 or none")
+            }
+            parsed.filesystem.compression = compression
+        case ("chunk_size", let text?):
+            guard let bytes = parseByteCount(text), chunkSizeRange.contains(bytes) else {
+                throw badValue(key, text, "a byte count from 4K to 64M")
+            }
+            parsed.filesystem.chunkSize = bytes
+        case ("inplace", nil):
+            parsed.filesystem.inplace = true
         case ("cache_size", let text?):
             guard let bytes = parseByteCount(text) else { throw badValue(key, text, "a byte count such as 512M") }
             parsed.filesystem.cacheBytes = bytes
@@ -70,7 +83,7 @@ package func parseMountOptions(_ groups: [String], uid: UInt32, gid: UInt32) thr
             guard !text.isEmpty else { throw badValue(key, text, "a value") }
             parsed.fuseOptions.append(option)
         default:
-            if value == nil && (key == "cache_size" || key == "uid" || key == "gid" || fuseKeys.contains(key) || key == "max_read") {
+            if value == nil && (valueKeys.contains(key) || fuseKeys.contains(key)) {
                 throw CLIError(.usage, "h5mount: mount option '\(key)' needs a value (\(key)=...)")
             }
             throw CLIError(.usage, "h5mount: unknown mount option '\(option)' (see h5mount --help)")
@@ -81,6 +94,13 @@ package func parseMountOptions(_ groups: [String], uid: UInt32, gid: UInt32) thr
     }
     return parsed
 }
+
+/// h5mount's own options that take a value.
+private let valueKeys: Set<String> = ["cache_size", "uid", "gid", "max_read", "compression", "chunk_size"]
+
+/// `-o chunk_size=`: small enough chunks cost more index than they save, big ones
+/// cost memory per packing thread; libhdf5 caps a chunk at 4 GiB anyway.
+package let chunkSizeRange = 4096...(64 << 20)
 
 private func badValue(_ key: String, _ value: String, _ expected: String) -> CLIError {
     CLIError(.usage, "h5mount: bad value '\(value)' for mount option '\(key)' (expected \(expected))")

@@ -1,6 +1,7 @@
 import FUSEBridge
 import Glibc
 import H5FS
+import Staging
 
 /// One mount as the command line asked for it.
 package struct MountRequest: Sendable {
@@ -41,16 +42,28 @@ package typealias FilesystemOpener = (_ containerPath: String, _ options: MountO
 /// in the process that uses them.
 package func runMount(_ request: MountRequest, open: FilesystemOpener) -> ExitStatus {
     request.options.warnings.forEach(printError)
-    let containerPath: String
+    var request = request
+    let plan: ContainerPlan
     let mountPath: String
-    do {
-        containerPath = try checkContainer(request.container)
+    do throws(CLIError) {
+        plan = try checkContainer(request.container, readOnly: request.options.filesystem.readOnly)
         mountPath = try checkMountPoint(request.mountPoint)
         try checkFUSEAvailable()
+        if let work = WorkingCopy.leftover(container: plan.path) {
+            guard plan.readOnly else { throw leftoverRefusal(work, container: request.container) }
+            printError(leftoverNote(work, container: request.container))
+        }
     } catch {
         printError(error.message)
         return error.status
     }
+    plan.note.map(printError)
+    request.options.filesystem.readOnly = plan.readOnly
+    if request.options.filesystem.inplace && !plan.readOnly {
+        printError("h5mount: -o inplace: changes go straight into \(request.container), without a working copy; "
+                   + "a crash or a failed commit can leave it damaged")
+    }
+    let containerPath = plan.path
     if request.foreground {
         return serve(request, containerPath: containerPath, mountPath: mountPath, open: open, reporter: StartupReporter(pipe: nil))
     }
@@ -97,7 +110,8 @@ private func serve(_ request: MountRequest, containerPath: String, mountPath: St
     } catch {
         return reporter.fail(containerError(error, path: containerPath, shownAs: request.container))
     }
-    let configuration = BridgeConfiguration(readOnly: filesystem.isReadOnly, maxRead: request.options.maxRead)
+    let configuration = BridgeConfiguration(readOnly: filesystem.isReadOnly, maxRead: request.options.maxRead,
+                                            containerPath: containerPath)
     let dispatcher = Dispatcher(filesystem: filesystem, configuration: configuration, log: log)
     let session: MountSession
     do {
@@ -115,6 +129,10 @@ private func serve(_ request: MountRequest, containerPath: String, mountPath: St
     reporter.ready()
     let status = session.run()
     if !request.foreground { log.info("unmounted \(mountPath)") }
+    // libfuse calls the dispatcher's destroy here: a writable mount commits
+    // (and logs how that went) before the daemon exits, which `h5mount -u` waits for.
+    session.close()
+    if case .failed = dispatcher.commitOutcome { return .commitFailed }
     return status == 0 ? .success : .runtime
 }
 

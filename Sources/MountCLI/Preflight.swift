@@ -19,6 +19,68 @@ package func checkContainer(_ path: String) throws(CLIError) -> String {
     return resolvedPath(path) ?? path
 }
 
+/// What the preflight decided about the container of a mount.
+package struct ContainerPlan: Sendable, Equatable {
+    /// Absolute, symbolic links resolved (the daemon runs from "/"; the commit
+    /// replaces the file a link points at).
+    package var path: String
+    /// The container is not there yet: the filesystem creates it.
+    package var isNew: Bool
+    /// Mount read-only: `-o ro`, or the user cannot write the container.
+    package var readOnly: Bool
+    /// One line for stderr, when the mount is read-only although -o ro was not given.
+    package var note: String?
+}
+
+/// The container of a mount, as `-o ro` or not:
+/// - read-only: it must exist and be readable (`checkContainer(_:)`);
+/// - writable and missing: its directory must exist and be writable (the
+///   filesystem creates the file on mount);
+/// - writable and present: readable; and writable, together with its directory
+///   (the commit renames the working copy over it, and the work directory is
+///   made next to it) — else the mount is read-only, with a one-line note.
+package func checkContainer(_ path: String, readOnly: Bool) throws(CLIError) -> ContainerPlan {
+    if readOnly {
+        return ContainerPlan(path: try checkContainer(path), isNew: false, readOnly: true, note: nil)
+    }
+    var info = stat()
+    if lstat(path, &info) != 0 {
+        let code = errno
+        guard code == ENOENT, !path.hasSuffix("/") else { throw CLIError.path(.containerUnavailable, path, errno: code) }
+        return try newContainer(path)
+    }
+    let absolute = try checkContainer(path)
+    let directory = parentDirectory(absolute)
+    let fileWritable = access(absolute, W_OK) == 0
+    let directoryWritable = access(directory, W_OK) == 0
+    if fileWritable && directoryWritable {
+        return ContainerPlan(path: absolute, isNew: false, readOnly: false, note: nil)
+    }
+    let why = fileWritable ? "its directory \(directory) is not writable" : "it is not writable"
+    return ContainerPlan(path: absolute, isNew: false, readOnly: true,
+                         note: "h5mount: \(path): \(why) by you; mounting read-only")
+}
+
+/// A container to be created: the directory must be there and writable.
+private func newContainer(_ path: String) throws(CLIError) -> ContainerPlan {
+    let slash = path.lastIndex(of: "/")
+    let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+    let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+    guard let resolved = resolvedPath(directory) else {
+        throw CLIError.path(.containerUnavailable, path, errno: errno)
+    }
+    guard access(resolved, W_OK) == 0 else {
+        throw CLIError.path(.containerUnavailable, path, errno: errno, hint: "cannot create it in \(directory)")
+    }
+    return ContainerPlan(path: (resolved == "/" ? "" : resolved) + "/" + name, isNew: true, readOnly: false, note: nil)
+}
+
+/// "/a/b/c.h5" -> "/a/b"; "/c.h5" -> "/".
+package func parentDirectory(_ absolute: String) -> String {
+    guard let slash = absolute.lastIndex(of: "/") else { return "." }
+    return slash == absolute.startIndex ? "/" : String(absolute[..<slash])
+}
+
 /// The mount point is an existing directory, not already a mount, and (for
 /// a user) writable, as fusermount3 requires. Returns its absolute path.
 package func checkMountPoint(_ path: String, mounts: [MountEntry] = currentMounts()) throws(CLIError) -> String {

@@ -1,17 +1,24 @@
 import FUSEBridge
 import Glibc
 import H5FS
+import Staging
 
 /// `h5mount -u MOUNTPOINT`: unmount, then wait until the daemon that served
-/// the mount has exited, because the daemon finishes its work (later: the
-/// commit of a writable mount) only on its way out, after the kernel has let
-/// go of the mount. fusermount3 -u alone returns before that.
+/// the mount has exited, because the daemon commits a writable mount on its way
+/// out, after the kernel has let go of the mount (fusermount3 -u alone returns
+/// before that). Prints "committing CONTAINER..." and "committed CONTAINER" on
+/// stdout for a writable mount (not with `quiet`); throws `.commitFailed` when
+/// the daemon left unfinished work behind (a failed commit, or a daemon that
+/// had died), naming `h5mount --recover`.
 ///
 /// The daemon is found by asking the mount itself: the bridge answers the
-/// extended attribute `user.h5mount.pid` on the root directory (not listed by
-/// listxattr). No pid file can go stale, and the answer comes from the very
-/// process serving this mount point.
-package func unmountAndWait(_ path: String, progress: (String) -> Void = printError) throws(CLIError) {
+/// extended attributes `user.h5mount.pid` and `user.h5mount.container` on the
+/// root directory (not listed by listxattr). No pid file can go stale, and the
+/// answer comes from the very process serving this mount point. Whether the
+/// commit went through is read from the disk afterwards: a successful commit
+/// removes the work directory next to the container.
+package func unmountAndWait(_ path: String, quiet: Bool = false, progress: (String) -> Void = printError,
+                            output: (String) -> Void = printLine) throws(CLIError) {
     let absolute = mountPointPath(path)
     guard let entry = mountEntry(at: absolute, in: currentMounts()) else {
         var info = stat()
@@ -19,12 +26,16 @@ package func unmountAndWait(_ path: String, progress: (String) -> Void = printEr
         throw CLIError(.mountPoint, "h5mount: \(path): not a mount point")
     }
     var daemon: pid_t?
+    var container: String?
+    var dead = false
     do {
         let answer = try pathExtendedAttribute(absolute, daemonPIDAttribute, capacity: 32)
         daemon = pid_t(String(decoding: answer, as: UTF8.self))
+        container = (try? pathExtendedAttribute(absolute, containerPathAttribute, capacity: 4096))
+            .map { String(decoding: $0, as: UTF8.self) }
     } catch where error.errno == ENOTCONN {
         // A dead mount: nobody is left to wait for; just detach it.
-        daemon = nil
+        dead = true
     } catch where error.errno == ENODATA || error.errno == ENOTSUP || error.errno == EOPNOTSUPP {
         throw CLIError(.mountPoint, "h5mount: \(path): not an h5mount mount point (\(entry.fileSystemType)); "
                        + "unmount it with umount or fusermount3 -u")
@@ -32,10 +43,33 @@ package func unmountAndWait(_ path: String, progress: (String) -> Void = printEr
         // Typically root on another user's mount without allow_other.
         progress("h5mount: \(path): cannot ask the daemon for its pid (\(error.message)); not waiting for it")
     }
-    try detach(absolute, shownAs: path)
-    if let daemon, daemon > 0, daemon != getpid() {
-        waitForExit(daemon, progress: progress)
+    if container == nil && entry.fileSystemType == "fuse.h5mount" && entry.source.hasPrefix("/") {
+        container = entry.source
     }
+    let writable = !entry.options.split(separator: ",").contains("ro")
+    try detach(absolute, shownAs: path)
+    let committing = writable && daemon != nil && container != nil
+    if committing, let container, !quiet { output("committing \(container)...") }
+    if let daemon, daemon > 0, daemon != getpid() {
+        waitForExit(daemon) { seconds in
+            guard !quiet else { return }
+            if committing {
+                if seconds % 10 == 0 { progress("h5mount: still committing (\(seconds) s)") }
+            } else if seconds == 2 {
+                progress("h5mount: waiting for the daemon (pid \(daemon)) to finish")
+            }
+        }
+    }
+    guard writable || dead, let container else { return }
+    if let work = WorkingCopy.leftover(container: container), !work.inUse {
+        let name = shellQuoted(container)
+        let what = dead ? "the daemon serving it had died" : "the commit of \(container) failed (the daemon's log says why)"
+        throw CLIError(.commitFailed, "h5mount: \(path): \(what); the changes are kept in \(work.workDirectory) "
+                       + "and the container was not replaced.\n"
+                       + "  commit them:         h5mount --recover \(name)\n"
+                       + "  or throw them away:  h5mount --discard \(name)")
+    }
+    if committing && !quiet { output("committed \(container)") }
 }
 
 /// umount2(2) as root, fusermount3 -u otherwise (a user may not unmount).
@@ -56,15 +90,14 @@ private func detach(_ absolute: String, shownAs path: String) throws(CLIError) {
     }
 }
 
-/// Polls until `pid` is gone (or a zombie: exited, not yet reaped by its parent).
-package func waitForExit(_ pid: pid_t, progress: (String) -> Void) {
+/// Polls until `pid` is gone (or a zombie: exited, not yet reaped by its
+/// parent); calls `tick` with the whole seconds waited, once per second.
+package func waitForExit(_ pid: pid_t, tick: (Int) -> Void) {
     var waitedMilliseconds = 0
     while processIsRunning(pid) {
         usleep(20_000)
         waitedMilliseconds += 20
-        if waitedMilliseconds == 2000 {
-            progress("h5mount: waiting for the daemon (pid \(pid)) to finish")
-        }
+        if waitedMilliseconds % 1000 == 0 { tick(waitedMilliseconds / 1000) }
     }
 }
 

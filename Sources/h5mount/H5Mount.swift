@@ -7,26 +7,42 @@ import MountCLI
 struct H5Mount: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "h5mount",
-        abstract: "Mount an HDF5 container as a directory tree (FUSE, read-only).",
+        abstract: "Mount an HDF5 container as a directory tree (FUSE); copy files in to pack them.",
         usage: """
             h5mount CONTAINER MOUNTPOINT [-o OPTIONS] [-f] [-d]
-                   h5mount -u MOUNTPOINT
+                   h5mount -u MOUNTPOINT [-q]
+                   h5mount --recover CONTAINER [--force]
+                   h5mount --discard CONTAINER
             """,
         discussion: """
+            Mounts are writable: changes go to a working copy next to the container and
+            replace it when you unmount with h5mount -u (which waits for that). A missing
+            CONTAINER is created. A container you cannot write mounts read-only.
+
             Mount options (-o, comma separated, repeatable):
-              ro                  read-only (every mount is read-only for now)
-              rw                  accepted with a warning; the mount is read-only
+              ro                  read-only
+              rw                  writable (the default)
+              compression=C       how written files are stored: gzip[:LEVEL] (default
+                                  gzip:6, readable everywhere), lz4 or bslz4 (readers
+                                  need hdf5plugin), none
+              chunk_size=BYTES    chunk size of written files (4K..64M; default 1M)
+              inplace             write into the container itself, without a working copy:
+                                  for very large containers; a crash can damage it
               cache_size=BYTES    decoded-chunk cache budget (K/M/G suffixes; default 256M)
               uid=N, gid=N        owner shown for every file (default: you)
               allow_other, allow_root, default_permissions, auto_unmount, fsname=,
               subtype=, max_read=, nosuid, nodev, noexec, noatime, ...
                                   standard FUSE mount options, passed on
 
-            Exit status: 0 mounted (or unmounted), 1 other failure, 2 usage error,
-            3 container is not HDF5, 4 container missing or unreadable,
-            5 mount point problem, 6 FUSE unavailable.
+            After a crash the next mount refuses until you decide: --recover commits the
+            files that were closed before the crash, --discard throws that work away.
+
+            Exit status: 0 ok, 1 other failure (also: unfinished work from a crash),
+            2 usage error, 3 container is not HDF5, 4 container missing or unreadable,
+            5 mount point problem, 6 FUSE unavailable, 7 commit failed (the changes are
+            kept next to the container; h5mount --recover commits them).
             """,
-        version: "0.1.0"
+        version: "0.2.0"
     )
 
     @Argument(help: ArgumentHelp("The HDF5 file to mount.", valueName: "CONTAINER"))
@@ -46,14 +62,35 @@ struct H5Mount: ParsableCommand {
     var debug = false
 
     @Option(name: .customShort("u"),
-            help: ArgumentHelp("Unmount MOUNTPOINT and wait until its daemon has finished.", valueName: "MOUNTPOINT"))
+            help: ArgumentHelp("Unmount MOUNTPOINT and wait until its daemon has committed and exited.",
+                               valueName: "MOUNTPOINT"))
     var unmount: String?
 
+    @Flag(name: .customShort("q"), help: "With -u: print nothing but errors.")
+    var quiet = false
+
+    @Option(name: .customLong("recover"),
+            help: ArgumentHelp("Commit the work a crashed session left next to CONTAINER.", valueName: "CONTAINER"))
+    var recover: String?
+
+    @Option(name: .customLong("discard"),
+            help: ArgumentHelp("Throw away the work a crashed session left next to CONTAINER.", valueName: "CONTAINER"))
+    var discard: String?
+
+    @Flag(name: .customLong("force"),
+          help: "With --recover: commit even though the container changed on disk since that session began.")
+    var force = false
+
     func validate() throws {
+        let mountOnly = container != nil || mountPoint != nil || !options.isEmpty || foreground || debug
+        let commands = [unmount, recover, discard].compactMap { $0 }.count
+        if commands > 1 { throw ValidationError("-u, --recover and --discard exclude each other") }
+        if force && recover == nil { throw ValidationError("--force goes with --recover") }
+        if quiet && unmount == nil { throw ValidationError("-q goes with -u") }
         if unmount != nil {
-            guard container == nil, mountPoint == nil, options.isEmpty, !foreground, !debug else {
-                throw ValidationError("-u takes a mount point and nothing else")
-            }
+            guard !mountOnly else { throw ValidationError("-u takes a mount point and nothing else") }
+        } else if recover != nil || discard != nil {
+            guard !mountOnly else { throw ValidationError("--recover and --discard take a container and nothing else") }
         } else {
             guard container != nil else { throw ValidationError("missing CONTAINER and MOUNTPOINT") }
             guard mountPoint != nil else { throw ValidationError("missing MOUNTPOINT") }
@@ -64,13 +101,15 @@ struct H5Mount: ParsableCommand {
     func execute() -> ExitStatus {
         if let unmount {
             do {
-                try unmountAndWait(unmount)
+                try unmountAndWait(unmount, quiet: quiet)
                 return .success
             } catch {
                 printError(error.message)
                 return error.status
             }
         }
+        if let recover { return recoverContainer(recover, force: force) }
+        if let discard { return discardWork(discard) }
         guard let container, let mountPoint else { return .usage }
         let parsed: ParsedMountOptions
         do {

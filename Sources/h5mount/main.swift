@@ -14,7 +14,8 @@ do {
         exit(0)
     }
     printError("h5mount: \(H5Mount.message(for: error))")
-    printError("usage: h5mount CONTAINER MOUNTPOINT [-o OPTIONS] [-f] [-d]\n       h5mount -u MOUNTPOINT\n(see h5mount --help)")
+    printError("usage: h5mount CONTAINER MOUNTPOINT [-o OPTIONS] [-f] [-d]\n       h5mount -u MOUNTPOINT [-q]\n"
+               + "       h5mount --recover CONTAINER [--force]\n       h5mount --discard CONTAINER\n(see h5mount --help)")
     exit(ExitStatus.usage.rawValue)
 }
 exit(command.execute().rawValue)

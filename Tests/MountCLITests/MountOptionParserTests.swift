@@ -1,4 +1,5 @@
 import H5FS
+import H5Model
 import XCTest
 @testable import MountCLI
 
@@ -17,13 +18,14 @@ final class MountOptionParserTests: XCTestCase {
         }
     }
 
-    func testDefaultsAreReadOnlyAndTheMountingUser() throws {
+    func testDefaultsAreWritableAndTheMountingUser() throws {
         let parsed = try parse()
-        XCTAssertEqual(parsed.filesystem, MountOptions(readOnly: true, cacheBytes: 256 << 20, uid: 1000, gid: 100))
+        XCTAssertEqual(parsed.filesystem, MountOptions(readOnly: false, cacheBytes: 256 << 20, uid: 1000, gid: 100,
+                                                       compression: .gzip(level: 6), chunkSize: 1 << 20, inplace: false))
         XCTAssertEqual(parsed.fuseOptions, [])
         XCTAssertEqual(parsed.warnings, [])
         XCTAssertEqual(parsed.sessionOptions(container: "/data/a.h5"),
-                       ["ro", "fsname=/data/a.h5", "subtype=h5mount", "max_read=1048576"])
+                       ["fsname=/data/a.h5", "subtype=h5mount", "max_read=1048576"])
     }
 
     func testOwnOptionsAcrossSeveralGroups() throws {
@@ -33,13 +35,35 @@ final class MountOptionParserTests: XCTestCase {
         XCTAssertEqual(parsed.filesystem.gid, 6)
         XCTAssertTrue(parsed.filesystem.readOnly)
         XCTAssertEqual(parsed.fuseOptions, [])
+        XCTAssertEqual(parsed.sessionOptions(container: "/a.h5").first, "ro", "the kernel enforces -o ro too")
     }
 
-    func testReadWriteIsAcceptedWithAWarningAndStaysReadOnly() throws {
-        let parsed = try parse("rw")
-        XCTAssertTrue(parsed.filesystem.readOnly)
-        XCTAssertEqual(parsed.warnings, ["h5mount: the write path is not available yet; mounting read-only"])
-        XCTAssertEqual(parsed.sessionOptions(container: "/a.h5").first, "ro")
+    func testReadWriteIsTheExplicitDefaultAndTheLastOneWins() throws {
+        XCTAssertFalse(try parse("rw").filesystem.readOnly)
+        XCTAssertEqual(try parse("rw").warnings, [])
+        XCTAssertTrue(try parse("rw", "ro").filesystem.readOnly)
+        XCTAssertFalse(try parse("ro,rw").filesystem.readOnly)
+    }
+
+    func testWritePathOptions() throws {
+        XCTAssertEqual(try parse("compression=lz4").filesystem.compression, .lz4)
+        XCTAssertEqual(try parse("compression=bslz4").filesystem.compression, .bitshuffleLZ4)
+        XCTAssertEqual(try parse("compression=none").filesystem.compression, Compression.none)
+        XCTAssertEqual(try parse("compression=gzip").filesystem.compression, .gzip(level: 6))
+        XCTAssertEqual(try parse("compression=gzip:9").filesystem.compression, .gzip(level: 9))
+        XCTAssertEqual(try parse("chunk_size=4K").filesystem.chunkSize, 4096)
+        XCTAssertEqual(try parse("chunk_size=64M").filesystem.chunkSize, 64 << 20)
+        XCTAssertEqual(try parse("chunk_size=262144").filesystem.chunkSize, 262144)
+        XCTAssertTrue(try parse("inplace").filesystem.inplace)
+        XCTAssertEqual(try parse("inplace").fuseOptions, [], "h5mount options never reach libfuse")
+        XCTAssertEqual(usageError("compression=zstd"),
+                       "h5mount: bad value 'zstd' for mount option 'compression' (expected gzip, gzip:0 to gzip:9, lz4, bslz4 or none)")
+        XCTAssertNotNil(usageError("compression=gzip:10"))
+        XCTAssertNotNil(usageError("chunk_size=4095"))
+        XCTAssertNotNil(usageError("chunk_size=65M"))
+        XCTAssertEqual(usageError("compression"), "h5mount: mount option 'compression' needs a value (compression=...)")
+        XCTAssertEqual(usageError("chunk_size"), "h5mount: mount option 'chunk_size' needs a value (chunk_size=...)")
+        XCTAssertEqual(usageError("inplace=1"), "h5mount: unknown mount option 'inplace=1' (see h5mount --help)")
     }
 
     func testFUSEOptionsPassThroughAndReplaceDefaults() throws {
@@ -48,11 +72,11 @@ final class MountOptionParserTests: XCTestCase {
                        ["allow_other", "default_permissions", "fsname=mydata", "subtype=x", "max_read=131072", "noatime"])
         XCTAssertEqual(parsed.maxRead, 131072)
         XCTAssertEqual(parsed.sessionOptions(container: "/a.h5"),
-                       ["ro", "allow_other", "default_permissions", "fsname=mydata", "subtype=x", "max_read=131072", "noatime"])
+                       ["allow_other", "default_permissions", "fsname=mydata", "subtype=x", "max_read=131072", "noatime"])
     }
 
     func testCommasInTheContainerPathAreEscapedForLibfuse() throws {
-        XCTAssertEqual(try parse().sessionOptions(container: "/d/a,b\\c.h5")[1], "fsname=/d/a\\,b\\\\c.h5")
+        XCTAssertEqual(try parse().sessionOptions(container: "/d/a,b\\c.h5")[0], "fsname=/d/a\\,b\\\\c.h5")
         XCTAssertEqual(splitOptionList("fsname=a\\,b,ro"), ["fsname=a\\,b", "ro"])
         XCTAssertEqual(try parse("fsname=a\\,b,ro").fuseOptions, ["fsname=a\\,b"])
     }
