@@ -47,7 +47,7 @@ extension ContainerFilesystem {
             content = .rendered(TextRendering.jsonLines(try reader.readJSONElements(dataset: path)))
         }
         let description = DatasetDescription(info: dataset, rendering: rendering, attributes: attributes)
-        var nodeAttributes = makeAttributes(id: 0, mode: S_IFREG | fileMode,
+        var nodeAttributes = makeAttributes(id: 0, mode: S_IFREG | fileMode(file),
                                             linkCount: UInt32(clamping: max(1, info.referenceCount)),
                                             size: content.size, time: time(info, file: file))
         StoredMetadata(attributes: allAttributes)?.apply(to: &nodeAttributes)
@@ -92,7 +92,7 @@ extension ContainerFilesystem {
     private func sidecarNode(id: NodeID, file: MountedFile, objectPath: H5Path, json: JSONValue, time: Timestamp) -> Node {
         let bytes = Array(json.prettyText.utf8)
         return Node(id: id, kind: .sidecar(file: file.index, objectPath: objectPath, content: .rendered(bytes)),
-                    attributes: makeAttributes(id: id, mode: S_IFREG | fileMode, linkCount: 1,
+                    attributes: makeAttributes(id: id, mode: S_IFREG | fileMode(file), linkCount: 1,
                                                size: UInt64(bytes.count), time: time))
     }
 }

@@ -12,6 +12,9 @@ extension ContainerFilesystem {
         case .directory(let fileIndex, let path, let address, _):
             let file = files[fileIndex]
             guard NameRules.isValidFileName(name) else { throw FSError.notFound(path.appending(name).description) }
+            if fileIndex == 0, path.components.isEmpty, name == NameRules.unlinkedGroup {
+                throw FSError.notFound("/\(name)")
+            }
             // A file created by this session and still being written has no link yet.
             if fileIndex == 0, let pending = writes?.pendingNode(in: path, named: name), let node = nodes.node(pending) {
                 return node
@@ -62,6 +65,7 @@ extension ContainerFilesystem {
             var taken = Set<String>()
             var sidecars: [DirectoryEntry] = []
             for link in links {
+                if fileIndex == 0, path.components.isEmpty, link.name == NameRules.unlinkedGroup { continue }
                 guard NameRules.isValidFileName(link.name) else {
                     logOnce("\(file.reader.filePath): \(path): left out a link whose name is not a valid file name (\(link.name.utf8.count) bytes)")
                     continue
@@ -226,13 +230,14 @@ extension ContainerFilesystem {
         logOnce("\(file.reader.filePath): \(path): unreadable: \(error.message)")
         return try nodes.node(forKey: .link(file: file.index, parent: parent, name: path.name)) { id in
             Node(id: id, kind: .unreadable(path: path, reason: error.message),
-                 attributes: makeAttributes(id: id, mode: S_IFREG | fileMode, linkCount: 1, size: 0, time: file.fallbackTime))
+                 attributes: makeAttributes(id: id, mode: S_IFREG | fileMode(file), linkCount: 1, size: 0, time: file.fallbackTime))
         }
     }
 
     // MARK: - Attributes of nodes
 
-    var fileMode: UInt32 { isReadOnly ? 0o444 : 0o644 }
+    /// 0444 on a read-only mount and for externally linked files (always read-only), else 0644.
+    func fileMode(_ file: MountedFile) -> UInt32 { isReadOnly || file.index != 0 ? 0o444 : 0o644 }
 
     func time(_ info: ObjectInfo, file: MountedFile) -> Timestamp {
         info.modificationTime.map { Timestamp(seconds: $0) } ?? file.fallbackTime

@@ -50,11 +50,53 @@ extension ContainerFilesystem: WritableFilesystemOperations {
         default: break
         }
         let link = try link(named: name, in: path.parent, file: files.container)
+        if case .dataset(0, let nodePath, _, _) = node.kind, nodePath == path {
+            if node.attributes.linkCount > 1, let other = otherHardLinks(of: path).first {
+                // Its other names keep it: serve it from one of them.
+                try change("unlink \(path)") { (copy) throws(StagingError) in try copy.deleteLink(at: path) }
+                rewritePaths(from: path, to: other)
+                forgetLink(link, node: node, parentAddress: address(of: directory))
+                return
+            }
+            if writes.isOpen(node.id) {
+                try parkOpenFile(node, at: path)
+                return
+            }
+        }
         try change("unlink \(path)") { (copy) throws(StagingError) in try copy.deleteLink(at: path) }
         writes.state.withLock { s in
             if var open = s.active[node.id], open.path == path { open.unlinked = true; s.active[node.id] = open }
         }
         forgetLink(link, node: node, parentAddress: address(of: directory))
+    }
+
+    /// An open file that loses its last name moves under the hidden group, so its open
+    /// descriptors keep reading it; its last close deletes it (`releaseParked`).
+    func parkOpenFile(_ node: Node, at path: H5Path) throws(FSError) {
+        let writes = try session(for: path)
+        let group = H5Path([NameRules.unlinkedGroup])
+        let parked = group.appending(String(node.id))
+        let needsGroup = (try? files.container.reader.link(named: NameRules.unlinkedGroup, in: .root)) == nil
+        try change("unlink \(path)") { (copy) throws(StagingError) in
+            if needsGroup { try copy.createGroup(at: group) }
+            try copy.moveLink(from: path, to: parked)
+        }
+        writes.state.withLock { s in
+            s.orphans[node.id] = parked
+            if var open = s.active[node.id] { open.path = parked; open.unlinked = true; s.active[node.id] = open }
+        }
+        rewritePaths(from: path, to: parked)
+    }
+
+    /// The last close of a parked file deletes it.
+    func releaseParked(_ node: NodeID) {
+        guard let writes, !writes.isOpen(node),
+              let parked = writes.state.withLock({ $0.orphans.removeValue(forKey: node) }) else { return }
+        do {
+            try change("unlink \(parked)") { (copy) throws(StagingError) in try copy.deleteLink(at: parked) }
+        } catch {
+            log("cannot delete the unlinked file \(parked): \(error.message)")
+        }
     }
 
     package func rename(parent: NodeID, name: String, newParent: NodeID, newName: String, flags: RenameFlags) throws(FSError) {
@@ -137,7 +179,7 @@ extension ContainerFilesystem: WritableFilesystemOperations {
         case .directory(0, let path, _, _):
             guard name.utf8.count <= 255 else { throw FSError(ENAMETOOLONG, "\(name.prefix(40))...: name too long") }
             guard NameRules.isValidFileName(name) else { throw FSError(EINVAL, "\(path.appending(name)): not a valid name") }
-            if path.components.isEmpty, name == NameRules.externalDirectory {
+            if path.components.isEmpty, name == NameRules.externalDirectory || name == NameRules.unlinkedGroup {
                 throw FSError(EPERM, "/\(name) is reserved for external files")
             }
             return (directory, path.appending(name))

@@ -72,9 +72,10 @@ extension ContainerFilesystem {
     }
 
     package func write(_ node: NodeID, handle: UInt64, offset: UInt64, data: UnsafeRawBufferPointer) throws(FSError) -> Int {
-        guard let writes, let open = writes.active(node) else { throw FSError(EBADF, "node \(node) is not open for writing") }
+        guard let writes else { throw FSError(EBADF, "node \(node) is not open for writing") }
+        let (spool, open) = try spoolForWriting(node)
         do {
-            try open.spool.write(data, at: offset)
+            try spool.write(data, at: offset)
         } catch {
             let failure = FSError(error.code, "\(open.path): \(error.message)")
             log("write error: \(failure.message)")
@@ -97,10 +98,12 @@ extension ContainerFilesystem {
             } else {
                 let handle = try openForWriting(target, flags: size == 0 ? O_TRUNC : 0)
                 try truncateActive(node, to: size)
-                try finishWriting(node, handle: handle)
+                try store(node)
+                releaseWriting(node, handle: handle)
             }
         }
-        guard changes.mode != nil || changes.uid != nil || changes.gid != nil || changes.modificationTime != nil else {
+        guard changes.mode != nil || changes.uid != nil || changes.gid != nil || changes.modificationTime != nil
+                || changes.accessTime != nil else {
             return try attributes(of: node)
         }
         func updated(_ old: StoredMetadata) -> StoredMetadata {
@@ -109,6 +112,7 @@ extension ContainerFilesystem {
             if let uid = changes.uid { new.uid = uid }
             if let gid = changes.gid { new.gid = gid }
             if let time = changes.modificationTime { new.modificationTime = time }
+            if let time = changes.accessTime { new.accessTime = time }
             return new
         }
         let wasActive = writes.state.withLock { s -> Bool in
@@ -138,81 +142,142 @@ extension ContainerFilesystem {
     }
 
     package func synchronize(_ node: NodeID, handle: UInt64) throws(FSError) {
-        guard let writes, let open = writes.active(node) else { return }
+        guard let writes, let open = writes.active(node), let spool = open.spool else { return }
         do {
-            try open.spool.sync()
+            try spool.sync()
             try writes.workingCopy.sync()
         } catch {
             throw FSError(error.code, "\(open.path): \(error.message)")
         }
     }
 
-    /// close(2): when the last writer of a file closes it, the file is packed now, so
-    /// errors (ENOSPC) reach the writer and the next stat, link or rename sees the dataset.
+    /// close(2) of a descriptor (FUSE flush, once per close, so several times for a dup'ed
+    /// or inherited descriptor): what was written so far is stored now, so errors (ENOSPC)
+    /// are the close's and a `stat`, `link` or `rename` right after sees the dataset. The
+    /// handle stays open: a later write starts a new spool from the stored dataset.
     package func flush(_ node: NodeID, handle: UInt64) throws(FSError) {
-        guard let writes else { return }
-        let last = writes.state.withLock { s -> Bool in
-            guard let entry = s.handles[handle], entry.writes, let open = s.active[node] else { return false }
-            return open.writers == 1
-        }
-        if last { try finishWriting(node, handle: handle) }
+        guard let writes, writes.state.withLock({ $0.handles[handle]?.writes ?? false }) else { return }
+        try store(node)
     }
 
-    /// release: forgets the handle; a writer's last close packs if flush has not.
+    /// release: forgets the handle; the last writer's release stores what a flush did not
+    /// (and drops the file when it was unlinked meanwhile).
     func releaseWriting(_ node: NodeID, handle: UInt64) {
-        guard let writes, writes.state.withLock({ $0.handles[handle]?.writes ?? false }) else {
-            writes?.state.withLock { _ = $0.handles.removeValue(forKey: handle) }
-            return
-        }
-        do {
-            try finishWriting(node, handle: handle)
-        } catch {
-            log("cannot store node \(node): \(error.message) (the file stays in the work directory for recovery)")
-        }
-    }
-
-    func truncateActive(_ node: NodeID, to size: UInt64) throws(FSError) {
-        guard let writes, let open = writes.active(node) else { throw FSError(EBADF, "node \(node) is not open") }
-        do { try open.spool.truncate(to: size) } catch { throw FSError(error.code, "\(open.path): \(error.message)") }
-        writes.state.withLock { s in
-            s.active[node]?.dirty = true
-            if s.active[node]?.explicitTime == false { s.active[node]?.metadata.modificationTime = .now }
-        }
-    }
-
-    /// Drops one writer; the last one packs the spool into the working copy (or drops it
-    /// when the file was unlinked or never changed) and refreshes the node.
-    func finishWriting(_ node: NodeID, handle: UInt64) throws(FSError) {
         guard let writes else { return }
-        let finished = writes.state.withLock { s -> ActiveFile? in
-            guard s.handles.removeValue(forKey: handle)?.writes == true, var open = s.active[node] else { return nil }
+        let last = writes.state.withLock { s -> ActiveFile? in
+            guard let entry = s.handles.removeValue(forKey: handle), entry.writes, var open = s.active[node] else { return nil }
             open.writers -= 1
-            if open.writers > 0 { s.active[node] = open; return nil }
+            s.active[node] = open
+            return open.writers == 0 ? open : nil
+        }
+        guard last != nil else { return }
+        do {
+            try store(node)
+        } catch {
+            log("cannot store node \(node): \(error.message) (its bytes stay in the work directory for recovery)")
+        }
+        let finished = writes.state.withLock { s -> ActiveFile? in
+            guard let open = s.active[node], open.writers == 0 else { return nil }
+            s.active[node] = nil
+            let name = PendingName(directory: open.path.parent, name: open.path.name)
+            if s.pending[name] == node { s.pending[name] = nil }
             return open
         }
-        guard let open = finished else { return }
-        defer {
-            writes.state.withLock { s in
-                s.active[node] = nil
-                let name = PendingName(directory: open.path.parent, name: open.path.name)
-                if s.pending[name] == node { s.pending[name] = nil }
-            }
-        }
-        let copy = writes.workingCopy
-        guard open.dirty, !open.unlinked else {
-            try? copy.dropSpool(open.spool)
-            return
-        }
+        if let finished, let spool = finished.spool { try? writes.workingCopy.dropSpool(spool) }
+    }
+
+    /// The spool writes go to, made from the stored dataset when the file was stored since.
+    func spoolForWriting(_ node: NodeID) throws(FSError) -> (Spool, ActiveFile) {
+        guard let writes, let open = writes.active(node) else { throw FSError(EBADF, "node \(node) is not open for writing") }
+        if let spool = open.spool { return (spool, open) }
+        let spool: Spool
         do {
-            try copy.packFile(open.spool, at: open.path)
+            spool = try writes.workingCopy.makeSpool(seed: try DatasetSeed(reader: files.container.reader, path: open.path))
+        } catch {
+            throw FSError(error.code, "\(open.path): \(error.message)")
+        }
+        let installed = writes.state.withLock { s -> Spool? in
+            guard var current = s.active[node] else { return nil }
+            if let other = current.spool { return other }  // another writer made one first
+            current.spool = spool
+            s.active[node] = current
+            return spool
+        }
+        guard let chosen = installed else { throw FSError(EBADF, "node \(node) was closed") }
+        if chosen !== spool { try? writes.workingCopy.dropSpool(spool) }
+        return (chosen, writes.active(node) ?? open)
+    }
+
+    /// Packs a file's changed bytes into its dataset and refreshes its node; nothing to do
+    /// when it is unchanged since the last store, or unlinked (dropped at release).
+    func store(_ node: NodeID) throws(FSError) {
+        guard let writes else { return }
+        let taken = writes.state.withLock { s -> ActiveFile? in
+            guard var open = s.active[node], open.dirty, !open.unlinked, open.spool != nil else { return nil }
+            let snapshot = open
+            open.spool = nil
+            open.dirty = false
+            open.isNew = false
+            s.active[node] = open
+            return snapshot
+        }
+        guard let open = taken, let spool = open.spool else { return }
+        let copy = writes.workingCopy
+        // Packing makes a new dataset at this path; the file's other names must follow it.
+        let otherNames = otherHardLinks(of: open.path)
+        do {
+            try copy.packFile(spool, at: open.path)
             try copy.setAttribute(of: open.path, name: StoredMetadata.attributeName, value: open.metadata.value)
         } catch {
             let failure = FSError(error.code, "\(open.path): \(error.message)")
             log("write error: \(failure.message)")
             throw failure
         }
+        writes.state.withLock { s in
+            let name = PendingName(directory: open.path.parent, name: open.path.name)
+            if s.pending[name] == node { s.pending[name] = nil }
+        }
+        for other in otherNames {
+            try change("link \(other)") { (copy) throws(StagingError) in
+                try copy.deleteLink(at: other)
+                try copy.createHardLink(at: other, to: open.path)
+            }
+        }
         if let working = copy.workingPath { engine.invalidate(filePath: working) }
         try refreshDataset(node, at: open.path)
+    }
+
+    /// The other paths of the dataset at `path` when it has several names (found by one
+    /// walk of the file's groups; only files with hard links pay for it).
+    func otherHardLinks(of path: H5Path) -> [H5Path] {
+        let reader = files.container.reader
+        guard let info = try? reader.object(at: path), info.referenceCount > 1 else { return [] }
+        var found: [H5Path] = []
+        var visited: Set<UInt64> = []
+        var queue: [H5Path] = [.root]
+        while let group = queue.popLast() {
+            guard let links = try? reader.links(in: group) else { continue }
+            for link in links {
+                guard case .hard(let address) = link.target else { continue }
+                let child = group.appending(link.name)
+                if address == info.address {
+                    if child != path { found.append(child) }
+                } else if let object = try? reader.object(at: child), object.kind == .group, visited.insert(address).inserted {
+                    queue.append(child)
+                }
+            }
+        }
+        return found
+    }
+
+    func truncateActive(_ node: NodeID, to size: UInt64) throws(FSError) {
+        guard let writes else { throw FSError(EBADF, "node \(node) is not open") }
+        let (spool, open) = try spoolForWriting(node)
+        do { try spool.truncate(to: size) } catch { throw FSError(error.code, "\(open.path): \(error.message)") }
+        writes.state.withLock { s in
+            s.active[node]?.dirty = true
+            if s.active[node]?.explicitTime == false { s.active[node]?.metadata.modificationTime = .now }
+        }
     }
 
     /// Rebuilds a file's node from its dataset in the working copy, keeping its id.
@@ -239,6 +304,9 @@ extension ContainerFilesystem {
         // Files still open for writing at unmount are closed by the kernel before this; any
         // left were never closed and are not committed (the working copy says so).
         // Readers of the working copy must close before its writer can.
+        if (try? files.container.reader.link(named: NameRules.unlinkedGroup, in: .root)) != nil {
+            try? change("cleanup") { (copy) throws(StagingError) in try copy.deleteLink(at: H5Path([NameRules.unlinkedGroup])) }
+        }
         if let reader = files.container.reader as? HDF5Container, reader.filePath == writes.workingCopy.workingPath {
             reader.close()
         }

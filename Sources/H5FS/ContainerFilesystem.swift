@@ -110,7 +110,7 @@ package final class ContainerFilesystem: FilesystemOperations {
         var attributes = try existing(node).attributes
         // A file open for writing: its size is the spool's, its times and modes the pending ones.
         if let open = writes?.active(node) {
-            attributes.size = open.spool.size
+            if let spool = open.spool { attributes.size = spool.size }
             open.metadata.apply(to: &attributes)
         }
         return attributes
@@ -165,8 +165,8 @@ package final class ContainerFilesystem: FilesystemOperations {
     package func read(_ node: NodeID, handle: UInt64, offset: UInt64,
                       into buffer: UnsafeMutableRawBufferPointer) throws(FSError) -> Int {
         guard buffer.count > 0 else { return 0 }
-        if let open = writes?.active(node) {
-            do { return try open.spool.read(into: buffer, at: offset) } catch {
+        if let open = writes?.active(node), let spool = open.spool {
+            do { return try spool.read(into: buffer, at: offset) } catch {
                 throw FSError(error.code, "\(open.path): \(error.message)")
             }
         }
@@ -215,6 +215,7 @@ package final class ContainerFilesystem: FilesystemOperations {
 
     package func release(_ node: NodeID, handle: UInt64) {
         releaseWriting(node, handle: handle)
+        releaseParked(node)
     }
 
     package func statistics() -> FilesystemStatistics {

@@ -6,6 +6,9 @@ enum NameRules {
     static let sidecarSuffix = ".attrs"
     /// The hidden directory that serves externally linked files.
     static let externalDirectory = ".external"
+    /// Hidden group of the root where files unlinked while still open wait for their last
+    /// close (their bytes must stay readable through the open descriptors).
+    static let unlinkedGroup = ".h5mount-unlinked"
     /// Attributes h5mount records for itself (modes, owners, times); never shown.
     static let reservedAttributePrefix = "h5mount."
 

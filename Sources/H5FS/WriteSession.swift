@@ -2,10 +2,13 @@ import H5Model
 import Staging
 import Synchronization
 
-/// A regular file open for writing: its bytes live in a spool until the last writer
-/// closes it; then it is packed into one dataset of the working copy.
+/// A regular file open for writing: its bytes live in a spool until a writer closes
+/// it (FUSE flush); then they are packed into one dataset of the working copy, and a
+/// later write starts a new spool from that dataset (a shell's `>` closes a dup of the
+/// descriptor before writing to it).
 struct ActiveFile: Sendable {
-    var spool: Spool
+    /// nil while the file's bytes are all in its dataset (packed and unchanged since).
+    var spool: Spool?
     /// Where the file will be packed (follows renames while open).
     var path: H5Path
     /// Handles open for writing.
@@ -37,6 +40,8 @@ final class WriteSession: Sendable {
         var active: [NodeID: ActiveFile] = [:]
         /// Files created and not packed yet, by (directory path, name): listings show them.
         var pending: [PendingName: NodeID] = [:]
+        /// Files unlinked while open, parked under the hidden group until their last close.
+        var orphans: [NodeID: H5Path] = [:]
     }
     let state = Mutex(State())
 
@@ -50,6 +55,10 @@ final class WriteSession: Sendable {
 
     func pendingNames(in directory: H5Path) -> [(String, NodeID)] {
         state.withLock { s in s.pending.filter { $0.key.directory == directory }.map { ($0.key.name, $0.value) } }
+    }
+
+    func isOpen(_ node: NodeID) -> Bool {
+        state.withLock { s in s.handles.values.contains { $0.node == node } }
     }
 
     func hasPending(under directory: H5Path) -> Bool {
