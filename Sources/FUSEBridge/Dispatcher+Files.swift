@@ -34,13 +34,30 @@ extension Dispatcher {
         }
     }
 
-    package func doRead(_ node: NodeID, handle: UInt64, offset: Int64, size: Int) throws(FSError) -> [UInt8] {
+    /// READ into `buffer` (the read's size): the bytes the reply carries.
+    package func doRead(_ node: NodeID, handle: UInt64, offset: Int64,
+                        into buffer: UnsafeMutableRawBufferPointer) throws(FSError) -> Int {
         guard offset >= 0 else { throw FSError(EINVAL, "negative read offset") }
-        var bytes = try filesystem.read(node, handle: handle, offset: UInt64(offset), size: size)
-        if bytes.count > size {
-            log.error("READ \(node): filesystem returned \(bytes.count) bytes for \(size); truncating")
-            bytes.removeLast(bytes.count - size)
+        let count = try filesystem.read(node, handle: handle, offset: UInt64(offset), into: buffer)
+        if count > buffer.count {
+            log.error("READ \(node): filesystem returned \(count) bytes for \(buffer.count); truncating")
+            return buffer.count
         }
+        return count
+    }
+
+    /// `doRead(into:)` into a new array, for callers without a buffer (tests).
+    package func doRead(_ node: NodeID, handle: UInt64, offset: Int64, size: Int) throws(FSError) -> [UInt8] {
+        var failure: FSError? = nil
+        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+            do throws(FSError) {
+                count = try doRead(node, handle: handle, offset: offset, into: UnsafeMutableRawBufferPointer(buffer))
+            } catch {
+                failure = error
+                count = 0
+            }
+        }
+        if let failure { throw failure }
         return bytes
     }
 
@@ -48,12 +65,14 @@ extension Dispatcher {
               info: UnsafeMutablePointer<fuse_file_info>?) {
         let operation = "READ \(node) offset \(offset) size \(size)"
         guard let handle = info?.pointee.fh else { return replyError(request, FSError(EBADF, "no handle"), operation) }
-        do {
-            let bytes = try doRead(node, handle: handle, offset: offset, size: size)
-            log.debug("\(operation) -> \(bytes.count) bytes")
-            bytes.withUnsafeBytes { _ = fuse_reply_buf(request, $0.baseAddress, $0.count) }
-        } catch {
-            replyError(request, error, operation)
+        readBuffers.with(size: size) { buffer in
+            do throws(FSError) {
+                let count = try doRead(node, handle: handle, offset: offset, into: buffer)
+                log.debug("\(operation) -> \(count) bytes")
+                _ = fuse_reply_buf(request, buffer.baseAddress, count)
+            } catch {
+                replyError(request, error, operation)
+            }
         }
     }
 

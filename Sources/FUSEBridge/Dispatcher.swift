@@ -21,6 +21,7 @@ package final class Dispatcher: Sendable {
     package let log: Log
     package let directories = DirectoryHandles()
     package let parents = ParentDirectories()
+    let readBuffers = ReadBuffers()
     let commitState = Mutex<CommitState>(.notRun)
 
     package init(filesystem: any FilesystemOperations, configuration: BridgeConfiguration, log: Log) {
