@@ -194,7 +194,7 @@ extension ContainerFilesystem: WritableFilesystemOperations {
         if (try? child(of: directory, named: name)) != nil { throw FSError(EEXIST, "\(name): file exists") }
     }
 
-    /// The session, started on first use: the container is copied and served from the copy.
+    /// The write session; EROFS on a read-only mount. (`startSession` starts it.)
     func session(for path: H5Path) throws(FSError) -> WriteSession {
         guard let writes else { throw FSError.readOnly(path.description) }
         return writes

@@ -3,9 +3,9 @@ import H5Model
 import HDF5
 import Staging
 
-/// Regular files on the write path: a file open for writing is a spool on disk;
-/// when its last writer closes it (flush of the last handle), it is packed into one
-/// dataset and its node takes the new dataset's place under the same id.
+/// Regular files on the write path: a file open for writing is a spool on disk; when a
+/// writer closes a descriptor (flush), its bytes are packed into one dataset and the
+/// node takes the new dataset's place under the same id.
 extension ContainerFilesystem {
     package func create(parent: NodeID, name: String, mode: UInt32, flags: Int32) throws(FSError) -> (NodeAttributes, UInt64) {
         let (directory, path) = try writableTarget(parent, name)
