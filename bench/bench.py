@@ -18,6 +18,11 @@ Method, the same for both sides of every row:
   every h5py run is a fresh process.
 - Streaming is `cat FILE > /dev/null` in a subprocess, timed with time.perf_counter around
   it; h5py is `ds[()]` timed inside its own process (bench/h5py_peer.py).
+- Packing ("write"): a copy of the Python standard library (datasets.ensure_source_tree)
+  packed by `h5mount C MNT; cp -a TREE MNT/; h5mount -u MNT` into a new container, timed
+  from before the mount to after -u, against bench/h5zip.py (the seed's h5zip, timed inside
+  its process) at the same gzip level; the tree is read once and `sync` run before each run
+  of either side (bench/packing.py).
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import datasets  # noqa: E402
 import mounts  # noqa: E402
+import packing  # noqa: E402
 from datasets import Container  # noqa: E402
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -72,6 +78,7 @@ class Row:
     met: bool | None = None            # None: no target on this row
     notes: list[str] = field(default_factory=list)
     mine_text: str = ""                # printed instead of `mine` when set (rows with no h5mount side)
+    peer_text: str = ""                # printed instead of `peer` when set (rows with no peer)
 
     @property
     def ratio(self) -> float | None:
@@ -93,6 +100,8 @@ def fmt(value: float | None, unit: str) -> str:
         return f"{value:,.3f} s"
     if unit == "MiB":
         return f"{value / MiB:,.0f} MiB"
+    if unit == "B":
+        return f"{value:,.0f} B"
     return f"{value:g} {unit}"
 
 
@@ -102,7 +111,7 @@ def print_table(rows: list[Row], out=sys.stdout) -> None:
     for r in rows:
         ratio = "-" if r.ratio is None else f"{r.ratio:.2f}"
         met = "-" if r.met is None and not r.target else ("yes" if r.met else "NO")
-        cells.append((r.figure, r.mine_text or fmt(r.mine, r.unit), fmt(r.peer, r.unit), ratio, r.target or "-", met))
+        cells.append((r.figure, r.mine_text or fmt(r.mine, r.unit), r.peer_text or fmt(r.peer, r.unit), ratio, r.target or "-", met))
     widths = [max(len(c[i]) for c in cells) for i in range(len(header))]
     for n, c in enumerate(cells):
         line = " | ".join(c[i].ljust(widths[i]) if i == 0 else c[i].rjust(widths[i]) for i in range(len(c)))
@@ -154,10 +163,14 @@ class PageCache:
 # ---------------------------------------------------------------- the harness
 
 
+GROUPS = ("stream", "random", "first", "tree", "write")
+
+
 class Bench:
-    def __init__(self, args, data: datasets.DataSet, work: Path):
+    def __init__(self, args, data: datasets.DataSet | None, source: datasets.SourceTree | None, work: Path):
         self.args = args
-        self.data = data
+        self.data = data                # the read figures' containers (None: none selected)
+        self.source = source            # the write figures' tree (None: not selected)
         self.work = work
         self.runs = args.runs
         self.cache_bytes = parse_bytes(args.cache_size)
@@ -427,6 +440,101 @@ class Bench:
                       "<= 1.00", ratio_at_most(none_div(mine, peer), 1.0))
             rows.append(row)
 
+    def write(self, rows: list[Row]) -> None:
+        """Packing a tree into a new container, h5mount (cp -a + h5mount -u, its default
+        gzip:6) against h5zip at gzip 6; sizes against tar czf; the round trip."""
+        tree, level = self.source, 6
+        files = tree.regular_files()
+        mine, peer = [], []
+        for run in range(self.runs):
+            container = self.work / f"packed-{run}.h5"
+
+            def one():
+                self.prepare_pack(files)
+                out = packing.pack_h5mount(self.args.h5mount, tree.path, container, self.mountpoint)
+                out["size"] = container.stat().st_size
+                with self.h5mount(container) as m:   # -o ro, a fresh mount
+                    copy = m.mountpoint / tree.path.name
+                    out["diff"] = packing.diff_tree(tree.path, copy)
+                    out["metadata"] = packing.metadata_mismatches(tree.path, copy)
+                return out
+            try:
+                out = self.h5mount_side("pack tree", one)
+            finally:
+                remove(container, container.with_name(container.name + ".h5mount-work"))
+            if out is not None:
+                mine.append(out)
+                log(f"pack run {run + 1}: h5mount {out['seconds']:,.2f} s (mount {out['mount']:,.2f}, cp -a "
+                    f"{out['copy']:,.2f}, -u {out['unmount']:,.2f}), {out['size']:,} bytes, diff -r "
+                    f"{len(out['diff'])} lines, metadata mismatches {len(out['metadata'])}")
+
+            theirs_path = self.work / f"h5zip-{run}.h5"
+            try:
+                self.prepare_pack(files)
+                theirs = packing.pack_h5zip(self.python, tree.path, theirs_path, level)
+                theirs["size"] = theirs_path.stat().st_size
+            finally:
+                remove(theirs_path)
+            peer.append(theirs)
+            log(f"pack run {run + 1}: h5zip gzip-{level} {theirs['seconds']:,.2f} s "
+                f"(process {theirs['wall']:,.2f} s), {theirs['size']:,} bytes")
+
+        archive = self.work / "tree.tar.gz"
+        try:
+            self.prepare_pack(files)
+            tar_seconds = packing.tar_czf(tree.path, archive)
+            tar_size = archive.stat().st_size
+        finally:
+            remove(archive)
+        log(f"tar czf: {tar_seconds:,.2f} s, {tar_size:,} bytes")
+
+        what = f"{tree.files:,} files, {tree.nbytes / 1e6:,.0f} MB"
+        seconds = median([r["seconds"] for r in mine])
+        row = Row(f"pack tree ({what}): cp -a + h5mount -u vs h5zip gzip-{level}", seconds,
+                  median([r["seconds"] for r in peer]), "s", "<= 0.50")
+        row.met = ratio_at_most(row.ratio, 0.50)
+        if mine:
+            def step(key: str) -> float | None:
+                return median([r[key] for r in mine])
+            daemon = step("daemon_cpu")
+            row.notes.append(f"h5mount steps (medians): mount {step('mount'):,.2f} s, cp -a {step('copy'):,.2f} s, "
+                             f"h5mount -u (commit, fsync included) {step('unmount'):,.2f} s; CPU: cp "
+                             f"{step('cp_cpu'):,.2f} s, daemon until -u "
+                             + ("n/a" if daemon is None else f"{daemon:,.2f} s"))
+        last = peer[-1]
+        row.notes.append(f"h5zip timed from File() to its close, no fsync; its whole process (interpreter start, "
+                         f"imports) took {median([r['wall'] for r in peer]):,.2f} s, CPU "
+                         f"{median([r['cpu'] for r in peer]):,.2f} s; it packed {last['files']:,} files, "
+                         f"{last['groups']:,} groups"
+                         + (f", skipped {last['skipped']} symbolic links or special files" if last["skipped"] else ""))
+        rows.append(row)
+
+        size = median([r["size"] for r in mine])
+        row = Row("container size (h5mount, gzip 6) vs tar czf", size, tar_size, "B", "<= 1.10")
+        row.met = ratio_at_most(row.ratio, 1.10)
+        row.notes.append(f"tar czf took {tar_seconds:,.2f} s (one run)")
+        rows.append(row)
+        rows.append(Row(f"container size vs h5zip gzip-{level} container", size,
+                        median([r["size"] for r in peer]), "B"))
+
+        if mine:
+            worst = max(mine, key=lambda r: len(r["diff"]))
+            row = Row("round trip: mount -o ro, diff -r vs the tree (mismatched files, worst run)",
+                      len(worst["diff"]), None, "files", "0", len(worst["diff"]) == 0, peer_text="-")
+            row.notes.extend(f"diff: {line}" for line in worst["diff"][:5])
+            meta = max(mine, key=lambda r: len(r["metadata"]))["metadata"]
+            row.notes.append(f"mode, owner, mtime mismatches (informational): {len(meta)}"
+                             + (": " + "; ".join(meta[:5]) if meta else ""))
+        else:
+            row = Row("round trip: mount -o ro, diff -r vs the tree (mismatched files, worst run)",
+                      None, None, "files", "0", False, peer_text="-")
+        rows.append(row)
+
+    def prepare_pack(self, files: list[Path]) -> None:
+        """Both sides start alike: the tree in the page cache, nothing dirty left to write."""
+        self.cache.warm(files)
+        os.sync()
+
     def tree_count(self) -> int:
         import h5py
         count = 0
@@ -438,6 +546,16 @@ class Bench:
         with h5py.File(self.data.tree, "r") as f:
             f.visititems(visit)
         return count
+
+
+def remove(*paths: Path) -> None:
+    """Removes files or directories the harness made; missing ones are fine."""
+    import shutil
+    for path in paths:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
 
 
 def rate(nbytes: int, seconds: float | None) -> float | None:
@@ -491,8 +609,11 @@ def main(argv: list[str]) -> int:
     p.add_argument("--h5mount", type=Path, default=ROOT / ".build" / "release" / "h5mount")
     p.add_argument("--zeros", type=Path, default=ROOT / ".build" / "bench" / "fuse_zeros")
     p.add_argument("--random-reads", type=int, default=0, help="reads per random-latency run")
-    p.add_argument("--only", default="", help="comma list of: stream, random, first, tree (default all)")
+    p.add_argument("--only", default="", help="comma list of: " + ", ".join(GROUPS) + " (default all)")
     args = p.parse_args(argv)
+    only = set(filter(None, args.only.split(","))) or set(GROUPS)
+    if only - set(GROUPS):
+        p.error(f"--only: unknown {', '.join(sorted(only - set(GROUPS)))} (choose from {', '.join(GROUPS)})")
     if args.runs < 3:
         log(f"--runs {args.runs}: fewer than 3 runs, the medians are not the benchmark's")
 
@@ -507,16 +628,18 @@ def main(argv: list[str]) -> int:
         scale = datasets.QUICK if args.quick else datasets.FULL
         data_dir = args.data.resolve() if args.data else work / "data"
         t0 = time.perf_counter()
-        data = datasets.ensure(data_dir, scale, log=log)
+        # Only what the selected figures read is generated.
+        data = datasets.ensure(data_dir, scale, log=log) if only - {"write"} else None
+        source = datasets.ensure_source_tree(data_dir, args.quick, log=log) if "write" in only else None
         log(f"data ready in {data_dir} ({time.perf_counter() - t0:,.0f} s)")
 
-        bench = Bench(args, data, work)
-        only = set(filter(None, args.only.split(","))) or {"stream", "random", "first", "tree"}
+        bench = Bench(args, data, source, work)
         rows: list[Row] = []
         t0 = time.perf_counter()
-        bench.ceiling()
-        rows.append(Row(f"FUSE ceiling: cat zeros ({data.gzip.nbytes / 1e9:.2f} GB) from fuse_zeros",
-                        None, bench.ceiling_rate(), "MB/s", mine_text="-"))
+        if only & {"stream", "first"}:   # the ceiling is their peer
+            bench.ceiling()
+            rows.append(Row(f"FUSE ceiling: cat zeros ({data.gzip.nbytes / 1e9:.2f} GB) from fuse_zeros",
+                            None, bench.ceiling_rate(), "MB/s", mine_text="-"))
         if "stream" in only:
             bench.streaming(rows)
         if "random" in only:
@@ -525,13 +648,22 @@ def main(argv: list[str]) -> int:
             bench.first_read(rows)
         if "tree" in only:
             bench.tree(rows)
+        if "write" in only:
+            bench.write(rows)
         elapsed = time.perf_counter() - t0
 
         print(f"h5mount bench — {datetime.datetime.now().isoformat(timespec='seconds')}, commit {git_describe()}, "
               f"{platform.node()} ({os.cpu_count()} cores, Linux {platform.release()})")
         print(f"runs per figure: {args.runs} (medians); {'quick data' if args.quick else 'full data'}; "
-              f"page cache: {bench.cache.cold_mode}; h5mount -o ro,cache_size={args.cache_size}; "
-              f"streaming = cat FILE > /dev/null; measured in {elapsed:,.0f} s")
+              f"measured in {elapsed:,.0f} s")
+        if data is not None:
+            print(f"reading: page cache {bench.cache.cold_mode}; h5mount -o ro,cache_size={args.cache_size}; "
+                  f"streaming = cat FILE > /dev/null")
+        if source is not None:
+            print(f"packing: {source.path} ({source.files:,} files, {source.directories:,} directories, "
+                  f"{source.symlinks:,} symbolic links, {source.nbytes / 1e6:,.1f} MB); h5mount CONTAINER MNT "
+                  f"(daemon, default -o compression=gzip:6), cp -a, h5mount -u; page cache: the tree read "
+                  f"once and sync before every run of either side")
         print_table(rows)
         for what, error in bench.failures.items():
             print(f"  h5mount failed ({what}): {error}")

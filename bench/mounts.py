@@ -1,9 +1,11 @@
-"""Foreground FUSE daemons the benchmark starts, waits for, measures and always unmounts.
+"""FUSE daemons the benchmark starts, waits for, measures and always unmounts.
 
-Every daemon is started by this module as a child process (its own session, so a
-Ctrl-C on the terminal reaches only the harness, which then unmounts in order). Only
-those children are ever signalled, by their pid. `cleanup_all` runs from atexit and
-from the harness's finally, and is safe to call twice.
+Every foreground daemon (`Mount`) is started by this module as a child process (its own
+session, so a Ctrl-C on the terminal reaches only the harness, which then unmounts in
+order). Only those children are ever signalled, by their pid. A writable h5mount in
+daemon mode (`DaemonMount`, the write figures) is not our child: it is only ever
+unmounted (`h5mount -u`, which waits for its commit), never signalled. `cleanup_all`
+runs from atexit and from the harness's finally, and is safe to call twice.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import subprocess
 import time
 from pathlib import Path
 
-_live: list["Mount"] = []
+_live: list = []   # Mount and DaemonMount objects still mounted
 
 
 class MountError(RuntimeError):
@@ -118,6 +120,65 @@ class Mount:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+class DaemonMount:
+    """`h5mount CONTAINER MOUNTPOINT [-o OPTIONS]` without -f: the command returns once the
+    mount answers (the daemon reports over a pipe) or with its error; `unmount` is
+    `h5mount -u MOUNTPOINT`, which returns once the daemon has committed and exited."""
+
+    def __init__(self, h5mount: Path, container: Path, mountpoint: Path, options: str = ""):
+        self.h5mount = h5mount
+        self.container = container
+        self.mountpoint = mountpoint.resolve()
+        self.options = options
+
+    def mount(self, timeout: float = 120.0) -> None:
+        if mounted_at(self.mountpoint):
+            raise MountError(f"{self.mountpoint} is already a mount point")
+        argv = [str(self.h5mount), str(self.container), str(self.mountpoint)]
+        if self.options:
+            argv += ["-o", self.options]
+        _live.append(self)
+        try:
+            r = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, timeout=timeout)
+        except BaseException:
+            self.stop()
+            raise
+        if r.returncode != 0:
+            self.stop()   # a daemon may have mounted and failed after: never leave it
+            raise MountError(f"h5mount exited with status {r.returncode}: {r.stdout.strip()[-2000:]}")
+
+    def unmount(self, timeout: float = 900.0) -> None:
+        """h5mount -u; raises when it fails (the commit failed, or the mount is busy)."""
+        try:
+            r = subprocess.run([str(self.h5mount), "-u", str(self.mountpoint)], stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout)
+        except BaseException:
+            self.stop()
+            raise
+        if r.returncode != 0:
+            self.stop()
+            raise MountError(f"h5mount -u exited with status {r.returncode}: {r.stdout.strip()[-2000:]}")
+        if self in _live:
+            _live.remove(self)
+
+    def stop(self) -> None:
+        """Unmounts whatever is left: h5mount -u (it waits for the daemon), else
+        fusermount3 -u, lazily as a last resort."""
+        try:
+            if mounted_at(self.mountpoint):
+                subprocess.run([str(self.h5mount), "-u", "-q", str(self.mountpoint)], stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=900)
+            for lazy in (False, True):
+                if not mounted_at(self.mountpoint):
+                    break
+                subprocess.run(["fusermount3", "-u"] + (["-z"] if lazy else []) + [str(self.mountpoint)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        finally:
+            if self in _live:
+                _live.remove(self)
 
 
 def cleanup_all() -> None:
