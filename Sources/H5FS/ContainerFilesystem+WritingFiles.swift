@@ -24,6 +24,7 @@ extension ContainerFilesystem {
                         attributes: attributes)
         nodes.replace(node)
         let handle = nextHandle()
+        writes.openGate(id)
         writes.state.withLock { s in
             s.active[id] = ActiveFile(spool: spool, path: path, writers: 1, dirty: true, isNew: true, metadata: metadata)
             s.pending[PendingName(directory: path.parent, name: name)] = id
@@ -44,6 +45,7 @@ extension ContainerFilesystem {
         }
         try startSession(writes)
         let handle = nextHandle()
+        writes.openGate(node.id)
         let joined = writes.state.withLock { s -> Bool in
             guard var open = s.active[node.id] else { return false }
             open.writers += 1
@@ -73,6 +75,10 @@ extension ContainerFilesystem {
 
     package func write(_ node: NodeID, handle: UInt64, offset: UInt64, data: UnsafeRawBufferPointer) throws(FSError) -> Int {
         guard let writes else { throw FSError(EBADF, "node \(node) is not open for writing") }
+        return try writes.passingGate(node) { () throws(FSError) -> Int in try writeCurrent(node, offset: offset, data: data, writes) }
+    }
+
+    private func writeCurrent(_ node: NodeID, offset: UInt64, data: UnsafeRawBufferPointer, _ writes: WriteSession) throws(FSError) -> Int {
         let (spool, open) = try spoolForWriting(node)
         do {
             try spool.write(data, at: offset)
@@ -183,7 +189,10 @@ extension ContainerFilesystem {
             if s.pending[name] == node { s.pending[name] = nil }
             return open
         }
-        if let finished, let spool = finished.spool { try? writes.workingCopy.dropSpool(spool) }
+        if let finished {
+            if let spool = finished.spool { try? writes.workingCopy.dropSpool(spool) }
+            writes.closeGate(node)
+        }
     }
 
     /// The spool writes go to, made from the stored dataset when the file was stored since.
@@ -212,6 +221,10 @@ extension ContainerFilesystem {
     /// when it is unchanged since the last store, or unlinked (dropped at release).
     func store(_ node: NodeID) throws(FSError) {
         guard let writes else { return }
+        try writes.passingGate(node) { () throws(FSError) in try storeHoldingGate(node, writes) }
+    }
+
+    private func storeHoldingGate(_ node: NodeID, _ writes: WriteSession) throws(FSError) {
         let taken = writes.state.withLock { s -> ActiveFile? in
             guard var open = s.active[node], open.dirty, !open.unlinked, open.spool != nil else { return nil }
             let snapshot = open
@@ -229,6 +242,13 @@ extension ContainerFilesystem {
             try copy.packFile(spool, at: open.path)
             try copy.setAttribute(of: open.path, name: StoredMetadata.attributeName, value: open.metadata.value)
         } catch {
+            // The file could not be stored (a full disk): its bytes are given up, so the
+            // session can go on and commit; the writer gets the error from close().
+            try? copy.dropSpool(spool)
+            writes.state.withLock { s in
+                let name = PendingName(directory: open.path.parent, name: open.path.name)
+                if s.pending[name] == node { s.pending[name] = nil }
+            }
             let failure = FSError(error.code, "\(open.path): \(error.message)")
             log("write error: \(failure.message)")
             throw failure
@@ -272,6 +292,10 @@ extension ContainerFilesystem {
 
     func truncateActive(_ node: NodeID, to size: UInt64) throws(FSError) {
         guard let writes else { throw FSError(EBADF, "node \(node) is not open") }
+        try writes.passingGate(node) { () throws(FSError) in try truncateCurrent(node, to: size, writes) }
+    }
+
+    private func truncateCurrent(_ node: NodeID, to size: UInt64, _ writes: WriteSession) throws(FSError) {
         let (spool, open) = try spoolForWriting(node)
         do { try spool.truncate(to: size) } catch { throw FSError(error.code, "\(open.path): \(error.message)") }
         writes.state.withLock { s in

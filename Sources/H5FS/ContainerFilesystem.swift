@@ -107,6 +107,11 @@ package final class ContainerFilesystem: FilesystemOperations {
     }
 
     package func attributes(of node: NodeID) throws(FSError) -> NodeAttributes {
+        guard let writes else { return try existing(node).attributes }
+        return try writes.passingGate(node) { () throws(FSError) -> NodeAttributes in try currentAttributes(of: node) }
+    }
+
+    private func currentAttributes(of node: NodeID) throws(FSError) -> NodeAttributes {
         var attributes = try existing(node).attributes
         // A file open for writing: its size is the spool's, its times and modes the pending ones.
         if let open = writes?.active(node) {
@@ -165,6 +170,11 @@ package final class ContainerFilesystem: FilesystemOperations {
     package func read(_ node: NodeID, handle: UInt64, offset: UInt64,
                       into buffer: UnsafeMutableRawBufferPointer) throws(FSError) -> Int {
         guard buffer.count > 0 else { return 0 }
+        guard let writes else { return try readCurrent(node, offset: offset, into: buffer) }
+        return try writes.passingGate(node) { () throws(FSError) -> Int in try readCurrent(node, offset: offset, into: buffer) }
+    }
+
+    private func readCurrent(_ node: NodeID, offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(FSError) -> Int {
         if let open = writes?.active(node), let spool = open.spool {
             do { return try spool.read(into: buffer, at: offset) } catch {
                 throw FSError(error.code, "\(open.path): \(error.message)")

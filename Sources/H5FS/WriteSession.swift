@@ -44,8 +44,26 @@ final class WriteSession: Sendable {
         var orphans: [NodeID: H5Path] = [:]
     }
     let state = Mutex(State())
+    /// One gate per file open for writing: a store (pack + node refresh) holds it, and
+    /// reads and stats of that file pass through it, so nobody sees the file half stored.
+    private let gates = Mutex<[NodeID: StoreGate]>([:])
 
     init(workingCopy: WorkingCopy) { self.workingCopy = workingCopy }
+
+    /// Runs `body` while no store of `node` is under way (directly when the file is not
+    /// open for writing).
+    func passingGate<R>(_ node: NodeID, _ body: () throws(FSError) -> R) throws(FSError) -> R {
+        guard let gate = gates.withLock({ $0[node] }) else { return try body() }
+        return try gate.mutex.withLock { (_) throws(FSError) -> R in try body() }
+    }
+
+    func openGate(_ node: NodeID) {
+        gates.withLock { if $0[node] == nil { $0[node] = StoreGate() } }
+    }
+
+    func closeGate(_ node: NodeID) {
+        _ = gates.withLock { $0.removeValue(forKey: node) }
+    }
 
     func active(_ node: NodeID) -> ActiveFile? { state.withLock { $0.active[node] } }
 
@@ -69,4 +87,8 @@ final class WriteSession: Sendable {
 struct PendingName: Hashable, Sendable {
     var directory: H5Path
     var name: String
+}
+
+final class StoreGate: Sendable {
+    let mutex = Mutex(())
 }

@@ -101,10 +101,24 @@ package func waitForExit(_ pid: pid_t, tick: (Int) -> Void) {
     }
 }
 
+/// Whether any thread of `pid` still runs. The main thread of a daemon can be a zombie
+/// while other threads still finish the commit and hold the work directory's lock, so
+/// every thread counts, not just the main one.
 package func processIsRunning(_ pid: pid_t) -> Bool {
     if kill(pid, 0) != 0 { return errno == EPERM }
-    // /proc/PID/stat: "PID (COMMAND) STATE ...", COMMAND may hold spaces and ")".
-    guard let text = readSmallFile("/proc/\(pid)/stat"), let close = text.lastIndex(of: ")") else { return false }
+    guard let tasks = opendir("/proc/\(pid)/task") else { return threadIsRunning("/proc/\(pid)/stat") }
+    defer { closedir(tasks) }
+    while let entry = readdir(tasks) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+        guard let first = name.first, first.isNumber else { continue }
+        if threadIsRunning("/proc/\(pid)/task/\(name)/stat") { return true }
+    }
+    return false
+}
+
+/// /proc/.../stat: "PID (COMMAND) STATE ...", COMMAND may hold spaces and ")".
+private func threadIsRunning(_ statPath: String) -> Bool {
+    guard let text = readSmallFile(statPath), let close = text.lastIndex(of: ")") else { return false }
     let state = text[text.index(after: close)...].drop(while: { $0 == " " }).first
     return state != "Z" && state != "X"
 }

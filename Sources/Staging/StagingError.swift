@@ -22,7 +22,11 @@ package struct StagingError: Error, Sendable, CustomStringConvertible {
         case .accessDenied: code = EACCES
         case .invalidArgument: code = EINVAL
         case .busy: code = EBUSY
-        case .notHDF5, .unreadable, .unsupported: code = EIO
+        case .notHDF5, .unreadable, .unsupported:
+            // libhdf5 reports a full disk only as text on its error stack ("... errno = 28,
+            // error message = 'No space left on device'"); the writer must see ENOSPC.
+            let full = String(cString: strerror(ENOSPC))
+            code = error.message.contains(full) || error.message.contains("errno = \(ENOSPC)") ? ENOSPC : EIO
         }
         self.init(code, error.message)
     }
