@@ -54,7 +54,7 @@ extension ContainerFilesystem: WritableFilesystemOperations {
             if node.attributes.linkCount > 1, let other = otherHardLinks(of: path).first {
                 // Its other names keep it: serve it from one of them.
                 try change("unlink \(path)") { (copy) throws(StagingError) in try copy.deleteLink(at: path) }
-                rewritePaths(from: path, to: other)
+                rewritePaths(from: path, to: other, among: [node])
                 forgetLink(link, node: node, parentAddress: address(of: directory))
                 return
             }
@@ -85,7 +85,7 @@ extension ContainerFilesystem: WritableFilesystemOperations {
             s.orphans[node.id] = parked
             if var open = s.active[node.id] { open.path = parked; open.unlinked = true; s.active[node.id] = open }
         }
-        rewritePaths(from: path, to: parked)
+        rewritePaths(from: path, to: parked, among: [node])
     }
 
     /// The last close of a parked file deletes it.
@@ -128,7 +128,7 @@ extension ContainerFilesystem: WritableFilesystemOperations {
                 s.pending[PendingName(directory: target.parent, name: newName)] = pendingSource
                 s.active[pendingSource]?.path = target
             }
-            rewritePaths(from: source, to: target)
+            rewritePaths(from: source, to: target, among: [sourceNode])
             return
         }
         let link = try link(named: name, in: source.parent, file: files.container)
@@ -136,8 +136,11 @@ extension ContainerFilesystem: WritableFilesystemOperations {
         writes.state.withLock { s in
             for (id, var open) in s.active where open.path == source { open.path = target; s.active[id] = open }
         }
-        if let link, case .hard = link.target {
-            rewritePaths(from: source, to: target)
+        if let link, case .hard(let address) = link.target {
+            // A file moves alone (with its sidecar); a directory moves everything under it.
+            let only: [Node]? = sourceNode.isDirectory ? nil
+                : [sourceNode] + [nodes.node(forKey: .sidecar(file: 0, address: address))].compactMap { $0 }
+            rewritePaths(from: source, to: target, among: only)
         } else {
             nodes.unbind(.link(file: 0, parent: address(of: sourceDirectory), name: name))
         }
@@ -264,12 +267,14 @@ extension ContainerFilesystem: WritableFilesystemOperations {
     }
 
     /// Nodes remember their HDF5 path; a rename moves every path at or under `source`.
-    func rewritePaths(from source: H5Path, to target: H5Path) {
+    /// `among` limits the walk to the nodes that can be affected (a file and its sidecar);
+    /// nil walks every node (a directory moved).
+    func rewritePaths(from source: H5Path, to target: H5Path, among candidates: [Node]? = nil) {
         func moved(_ path: H5Path) -> H5Path? {
             guard path.components.starts(with: source.components) else { return nil }
             return H5Path(target.components + path.components.dropFirst(source.components.count))
         }
-        for node in nodes.allNodes {
+        for node in candidates ?? nodes.allNodes {
             let kind: NodeKind
             switch node.kind {
             case .directory(0, let path, let address, let references):

@@ -114,6 +114,23 @@ final class WritePathTests: XCTestCase {
         XCTAssertEqual(try HDF5Container.open(path: path).links(in: .root), [])
     }
 
+    func test_renaming_a_directory_moves_what_is_inside() throws {
+        let (fs, path) = try mount()
+        let dir = try fs.makeDirectory(parent: 1, name: "old", mode: 0o755)
+        let sub = try fs.makeDirectory(parent: dir.node, name: "sub", mode: 0o755)
+        let file = try writeFile(fs, parent: sub.node, "f", Array("inside".utf8))
+        XCTAssertEqual(try readAll(fs, file), Array("inside".utf8))
+        try fs.rename(parent: 1, name: "old", newParent: 1, newName: "new", flags: [])
+        let moved = try fs.lookup(parent: try fs.lookup(parent: try fs.lookup(parent: 1, name: "new").node, name: "sub").node, name: "f")
+        XCTAssertEqual(moved.node, file)
+        XCTAssertEqual(try readAll(fs, file), Array("inside".utf8), "a file read before the move reads after it")
+        XCTAssertThrowsError(try fs.rename(parent: 1, name: "new", newParent: sub.node, newName: "loop", flags: [])) {
+            XCTAssertEqual(($0 as? FSError)?.errno, EINVAL, "a directory cannot move into itself")
+        }
+        try fs.commit()
+        XCTAssertNotNil(try HDF5Container.open(path: path).link(named: "f", in: H5Path(parsing: "/new/sub")))
+    }
+
     func test_a_file_unlinked_while_open_keeps_working_until_closed() throws {
         let (fs, _) = try mount()
         let (created, handle) = try fs.create(parent: 1, name: "tmp", mode: 0o600, flags: O_RDWR | O_CREAT)
