@@ -1,7 +1,9 @@
 # h5mount — the outer shell. Everything a fresh Debian 12 machine needs:
 #   make demo    mount a sample container and look around
 #   make test    unit tests (swift test) and integration tests (pytest, real mounts)
-# Other targets: deps, venv, build, release, clean.
+#   make install install the release binary, the man page and shell completions
+#                (PREFIX=/usr/local, DESTDIR=; BIN=path installs that binary without building)
+# Other targets: deps, venv, build, release, uninstall, clean.
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := build
@@ -13,9 +15,9 @@ DEBUG_BIN := $(CURDIR)/.build/debug/h5mount
 
 # Debian packages the build, the tests and the demo use.
 APT_PACKAGES := libfuse3-dev fuse3 libhdf5-dev hdf5-tools liblz4-dev libdeflate-dev \
-                zlib1g-dev pkg-config attr
+                zlib1g-dev pkg-config attr man-db
 
-.PHONY: deps venv build release test unit-test integration-test demo clean
+.PHONY: deps venv build release install uninstall test unit-test integration-test demo clean
 
 # Installs only what is missing (dpkg's view), with one `apt-get update` first.
 # Without root, succeeds when nothing is missing and otherwise says what to install.
@@ -47,6 +49,32 @@ build:
 
 release:
 	swift build -c release
+
+# Where `make install` puts things; the completion dirs are the ones bash-completion,
+# zsh and fish look in for packages.
+PREFIX ?= /usr/local
+DESTDIR ?=
+RELEASE_BIN := $(CURDIR)/.build/release/h5mount
+BIN ?= $(RELEASE_BIN)
+BINDIR := $(DESTDIR)$(PREFIX)/bin
+MANDIR := $(DESTDIR)$(PREFIX)/share/man/man1
+BASH_COMPLETION_DIR := $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+ZSH_COMPLETION_DIR := $(DESTDIR)$(PREFIX)/share/zsh/site-functions
+FISH_COMPLETION_DIR := $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+
+# The completions come from the binary itself (swift-argument-parser), so they always
+# match its options. Builds the release binary unless BIN names another one.
+install: $(if $(filter $(RELEASE_BIN),$(BIN)),release)
+	install -d $(BINDIR) $(MANDIR) $(BASH_COMPLETION_DIR) $(ZSH_COMPLETION_DIR) $(FISH_COMPLETION_DIR)
+	install -m 755 $(BIN) $(BINDIR)/h5mount
+	install -m 644 docs/h5mount.1 $(MANDIR)/h5mount.1
+	$(BIN) --generate-completion-script bash > $(BASH_COMPLETION_DIR)/h5mount
+	$(BIN) --generate-completion-script zsh > $(ZSH_COMPLETION_DIR)/_h5mount
+	$(BIN) --generate-completion-script fish > $(FISH_COMPLETION_DIR)/h5mount.fish
+
+uninstall:
+	rm -f $(BINDIR)/h5mount $(MANDIR)/h5mount.1 $(BASH_COMPLETION_DIR)/h5mount \
+	      $(ZSH_COMPLETION_DIR)/_h5mount $(FISH_COMPLETION_DIR)/h5mount.fish
 
 # Runs both tiers even when the first fails, so every summary line is printed;
 # fails when either failed.
