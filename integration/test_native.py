@@ -59,3 +59,127 @@ def test_man_page_renders_without_warnings():
     for heading in ("SYNOPSIS", "DESCRIPTION", "OPTIONS", "MAPPING", "EXIT STATUS", "FILES", "EXAMPLES"):
         assert f"\n{heading}\n" in done.stdout
     assert "fuse.h5mount" in done.stdout
+
+
+# mount(8) runs helpers with an empty environment, so mount.fuse3's `/bin/sh -c h5mount`
+# searches the shell's default PATH (/usr/local/sbin first). The test makes the built
+# binary that `h5mount` inside a private mount namespace only: a bind mount over
+# /usr/local/sbin that nothing outside the namespace sees (nothing is installed into /).
+MOUNT_SCRIPT = r"""
+set -u
+bin="$1"; work="$2"
+mnt0="$work/mnt0"; mnt1="$work/mnt1"; mnt2="$work/mnt2"
+cleanup() {
+  for m in "$mnt0" "$mnt1" "$mnt2"; do
+    if grep -q " $m " /proc/mounts; then fusermount3 -u -z "$m"; fi
+  done
+}
+trap cleanup EXIT
+mount --bind "$bin" /usr/local/sbin || exit 90
+step() { name="$1"; shift; "$@" > "$work/$name.out" 2> "$work/$name.err"; echo $? > "$work/$name.rc"; }
+
+step cmdline mount -t fuse.h5mount "$work/run1.h5" "$mnt0" -o ro
+grep " $mnt0 " /proc/mounts > "$work/cmdline.mounts"
+ls "$mnt0" > "$work/cmdline.ls"
+cat "$mnt0/g/s" > "$work/cmdline.cat"
+step cmdline_u "$bin/h5mount" -u "$mnt0"
+
+step fstab_a mount -T "$work/fstab" -a
+grep -E " ($mnt1|$mnt2) " /proc/mounts > "$work/fstab_a.mounts"
+ls "$mnt1" > "$work/fstab_a.ls"
+step fstab_user mount -T "$work/fstab" "$mnt2"
+grep " $mnt2 " /proc/mounts > "$work/fstab_user.mounts"
+ls "$mnt2" > "$work/fstab_user.ls"
+step fstab_u1 "$bin/h5mount" -u "$mnt1"
+step fstab_u2 "$bin/h5mount" -u "$mnt2"
+grep -E " ($mnt0|$mnt1|$mnt2) " /proc/mounts > "$work/after.mounts"
+exit 0
+"""
+
+
+@pytest.fixture
+def namespace_ready(fuse_ready):
+    if os.geteuid() != 0:
+        pytest.skip("mount(8) with an fstab needs root")
+    for tool in ("unshare", "mount", "/sbin/mount.fuse3"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is missing")
+
+
+def test_mount_command_and_fstab(h5mount_bin, namespace_ready, tmp_path):
+    work = tmp_path
+    with h5py.File(work / "run1.h5", "w") as f:
+        f["x"] = np.arange(10)
+        f.create_group("g")["s"] = np.frombuffer(b"hello", dtype=np.uint8)
+    for name in ("mnt0", "mnt1", "mnt2"):
+        (work / name).mkdir()
+    (work / "fstab").write_text(
+        "# a test fstab\n"
+        f"{work}/run1.h5 {work}/mnt1 fuse.h5mount ro,allow_other,nofail 0 0\n"
+        f"{work}/run1.h5 {work}/mnt2 fuse.h5mount ro,noauto,user 0 0\n")
+    bindir = work / "bin"
+    bindir.mkdir()
+    (bindir / "h5mount").symlink_to(h5mount_bin)
+    try:
+        done = subprocess.run(["unshare", "--mount", "--propagation", "private", "bash", "-c",
+                               MOUNT_SCRIPT, "script", str(bindir), str(work)],
+                              capture_output=True, text=True, timeout=180)
+    finally:
+        # Daemons of the namespace (started by this test), should the script have left any.
+        for name in ("mnt0", "mnt1", "mnt2"):
+            pid = mounting.find_daemon_pid("h5mount", str(work / name))
+            if pid is not None:
+                os.kill(pid, 9)
+    assert done.returncode == 0, done.stderr
+
+    def result(step):
+        return (int((work / f"{step}.rc").read_text()),
+                (work / f"{step}.err").read_text())
+
+    # mount -t fuse.h5mount SRC MNT -o ro
+    assert result("cmdline") == (0, "")
+    fields = (work / "cmdline.mounts").read_text().split()
+    assert fields[:3] == [f"{work}/run1.h5", f"{work}/mnt0", "fuse.h5mount"]
+    assert "ro" in fields[3].split(",")
+    assert (work / "cmdline.ls").read_text().split() == ["g", "x", "x.attrs"]
+    assert (work / "cmdline.cat").read_text() == "hello"
+    assert result("cmdline_u")[0] == 0
+
+    # mount -a: the `nofail` line mounts, the `noauto,user` line is skipped.
+    assert result("fstab_a") == (0, "")
+    lines = (work / "fstab_a.mounts").read_text().splitlines()
+    assert len(lines) == 1
+    fields = lines[0].split()
+    assert fields[1:3] == [f"{work}/mnt1", "fuse.h5mount"]
+    assert {"ro", "allow_other"} <= set(fields[3].split(","))
+    assert (work / "fstab_a.ls").read_text().split() == ["g", "x", "x.attrs"]
+    # ... and mounts by its mount point; `user` implies nosuid,nodev,noexec.
+    assert result("fstab_user") == (0, "")
+    fields = (work / "fstab_user.mounts").read_text().split()
+    assert fields[1:3] == [f"{work}/mnt2", "fuse.h5mount"]
+    assert {"ro", "nosuid", "nodev", "noexec"} <= set(fields[3].split(","))
+    assert (work / "fstab_user.ls").read_text().split() == ["g", "x", "x.attrs"]
+    assert result("fstab_u1")[0] == 0 and result("fstab_u2")[0] == 0
+    assert (work / "after.mounts").read_text() == ""
+
+
+def test_mount_helper_options_are_accepted(h5mount_bin, fuse_ready, tmp_path):
+    """What mount(8) and mount.fuse3 pass on (dev,suid as root; fstab bookkeeping
+    such as defaults, users, x-*) mounts instead of being a usage error."""
+    container = tmp_path / "c.h5"
+    with h5py.File(container, "w") as f:
+        f["x"] = np.arange(4)
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    options = "ro,dev,suid,defaults,users,nofail,_netdev,noauto,user=root,x-systemd.automount,comment=x"
+    mount = mounting.start_mount(h5mount_bin, container, mnt, ["-o", options], foreground=False,
+                                  log_dir=tmp_path / "logs")
+    try:
+        assert sorted(os.listdir(mnt)) == ["x", "x.attrs"]
+        fields = mounting.mount_entry(str(mnt.resolve()))
+        assert fields is not None
+    finally:
+        mounting.stop_mount(mount)
+    assert not mounting.is_mounted(str(mnt.resolve()))
+    bad = run([h5mount_bin, str(container), str(mnt), "-o", "ro,bogus"])
+    assert bad.returncode == 2 and "unknown mount option 'bogus'" in bad.stderr

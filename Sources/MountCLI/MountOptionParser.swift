@@ -77,6 +77,9 @@ package func parseMountOptions(_ groups: [String], uid: UInt32, gid: UInt32) thr
             }
             parsed.maxRead = UInt32(bytes)
             parsed.fuseOptions.append("max_read=\(bytes)")
+        case _ where isMountHelperOption(key, value):
+            // fstab(5)/mount(8) bookkeeping: mount(8) or mount.fuse3 acted on it already.
+            continue
         case (let flag, nil) where fuseFlags.contains(flag):
             parsed.fuseOptions.append(flag)
         case (let known, let text?) where fuseKeys.contains(known):
@@ -93,6 +96,21 @@ package func parseMountOptions(_ groups: [String], uid: UInt32, gid: UInt32) thr
         throw CLIError(.usage, "h5mount: mount options 'allow_other' and 'allow_root' exclude each other")
     }
     return parsed
+}
+
+/// Options that mean something to mount(8) and fstab(5), not to the filesystem.
+/// mount.fuse3 strips most of them, but not all (`defaults`, `users`, `x-*`),
+/// and a hand-written `h5mount -o` line copied from fstab should work too.
+private let mountHelperFlags: Set<String> = [
+    "defaults", "auto", "noauto", "user", "nouser", "users", "owner", "group",
+    "nofail", "_netdev", "noblock", "nosymfollow", "silent", "loud",
+]
+
+private func isMountHelperOption(_ key: String, _ value: String?) -> Bool {
+    if key.hasPrefix("x-") { return true }
+    if value == nil { return mountHelperFlags.contains(key) }
+    // `user=NAME` is what mount(8) passes for an fstab `user` mount; `comment=` is fstab's.
+    return key == "user" || key == "comment"
 }
 
 /// h5mount's own options that take a value.
