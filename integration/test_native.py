@@ -183,3 +183,59 @@ def test_mount_helper_options_are_accepted(h5mount_bin, fuse_ready, tmp_path):
     assert not mounting.is_mounted(str(mnt.resolve()))
     bad = run([h5mount_bin, str(container), str(mnt), "-o", "ro,bogus"])
     assert bad.returncode == 2 and "unknown mount option 'bogus'" in bad.stderr
+
+
+@pytest.fixture
+def small_container(tmp_path) -> Path:
+    path = tmp_path / "small.h5"
+    with h5py.File(path, "w") as f:
+        f["x"] = np.arange(4)
+    return path
+
+
+@pytest.mark.parametrize("foreground", [False, True])
+def test_mkdir_creates_and_removes_the_mount_point(h5mount_bin, fuse_ready, small_container,
+                                                   tmp_path, foreground):
+    mnt = tmp_path / "new-mnt"
+    assert not mnt.exists()
+    mount = mounting.start_mount(h5mount_bin, small_container, mnt, ["-o", "ro,mkdir"],
+                                 foreground=foreground, log_dir=tmp_path / "logs")
+    try:
+        assert mounting.is_fuse_mounted(str(mnt))
+        assert sorted(os.listdir(mnt)) == ["x", "x.attrs"]
+        if not foreground:
+            # -u waits for the daemon, which removes the directory on exit.
+            done = run([h5mount_bin, "-u", str(mnt)])
+            assert done.returncode == 0, done.stderr
+            assert not mnt.exists()
+    finally:
+        problems = mounting.stop_mount(mount)
+    assert problems == []
+    # A foreground daemon (stop_mount waited for it) removes it too.
+    assert not mnt.exists()
+
+
+def test_mkdir_keeps_an_existing_mount_point(h5mount_bin, fuse_ready, small_container, tmp_path):
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    mount = mounting.start_mount(h5mount_bin, small_container, mnt, ["-o", "ro,mkdir"],
+                                 foreground=False, log_dir=tmp_path / "logs")
+    try:
+        assert sorted(os.listdir(mnt)) == ["x", "x.attrs"]
+    finally:
+        mounting.stop_mount(mount)
+    assert mnt.is_dir()
+
+
+def test_mkdir_removes_the_mount_point_when_the_mount_fails(h5mount_bin, fuse_ready, small_container,
+                                                            tmp_path):
+    not_hdf5 = tmp_path / "notes.h5"
+    not_hdf5.write_text("not an HDF5 file\n" * 10)
+    mnt = tmp_path / "new-mnt"
+    done = run([h5mount_bin, str(not_hdf5), str(mnt), "-o", "ro,mkdir"])
+    assert done.returncode == 3, done.stderr
+    assert not mnt.exists()
+    # Without -o mkdir a missing mount point is an error (exit 5) and stays missing.
+    done = run([h5mount_bin, str(small_container), str(mnt), "-o", "ro"])
+    assert done.returncode == 5, done.stderr
+    assert not mnt.exists()

@@ -10,6 +10,8 @@ package struct ParsedMountOptions: Sendable, Equatable {
     package var fuseOptions: [String]
     /// The `max_read=` the kernel is told (the bridge must answer INIT with the same).
     package var maxRead: UInt32 = BridgeConfiguration.defaultMaxRead
+    /// `-o mkdir`: create a missing mount point, remove it after the unmount.
+    package var makeMountPoint = false
     /// Lines for stderr before mounting.
     package var warnings: [String] = []
 
@@ -60,6 +62,8 @@ package func parseMountOptions(_ groups: [String], uid: UInt32, gid: UInt32) thr
                 throw badValue(key, text, "a byte count from 4K to 64M")
             }
             parsed.filesystem.chunkSize = bytes
+        case ("mkdir", nil):
+            parsed.makeMountPoint = true
         case ("inplace", nil):
             parsed.filesystem.inplace = true
         case ("cache_size", let text?):

@@ -45,8 +45,12 @@ package func runMount(_ request: MountRequest, open: FilesystemOpener) -> ExitSt
     var request = request
     let plan: ContainerPlan
     let mountPath: String
+    var created: CreatedMountPoint?
     do throws(CLIError) {
         plan = try checkContainer(request.container, readOnly: request.options.filesystem.readOnly)
+        if request.options.makeMountPoint {
+            created = try CreatedMountPoint.createIfMissing(request.mountPoint)
+        }
         mountPath = try checkMountPoint(request.mountPoint)
         try checkFUSEAvailable()
         if let work = WorkingCopy.leftover(container: plan.path) {
@@ -54,6 +58,7 @@ package func runMount(_ request: MountRequest, open: FilesystemOpener) -> ExitSt
             printError(leftoverNote(work, container: request.container))
         }
     } catch {
+        created?.remove()
         printError(error.message)
         return error.status
     }
@@ -65,18 +70,23 @@ package func runMount(_ request: MountRequest, open: FilesystemOpener) -> ExitSt
     }
     let containerPath = plan.path
     if request.foreground {
-        return serve(request, containerPath: containerPath, mountPath: mountPath, open: open, reporter: StartupReporter(pipe: nil))
+        let status = serve(request, containerPath: containerPath, mountPath: mountPath, open: open,
+                           reporter: StartupReporter(pipe: nil))
+        created?.remove()
+        return status
     }
     var ends: [Int32] = [-1, -1]
     // Close-on-exec: fusermount3, started by the mount, must not hold the
     // write end open (the parent would wait for it).
     guard pipe(&ends) == 0, fcntl(ends[0], F_SETFD, FD_CLOEXEC) == 0, fcntl(ends[1], F_SETFD, FD_CLOEXEC) == 0 else {
         printError("h5mount: cannot create a pipe: \(String(cString: strerror(errno)))")
+        created?.remove()
         return .runtime
     }
     let child = fork()
     if child < 0 {
         printError("h5mount: cannot fork: \(String(cString: strerror(errno)))")
+        created?.remove()
         return .runtime
     }
     if child == 0 {
@@ -84,6 +94,9 @@ package func runMount(_ request: MountRequest, open: FilesystemOpener) -> ExitSt
         setsid()
         let status = serve(request, containerPath: containerPath, mountPath: mountPath, open: open,
                            reporter: StartupReporter(pipe: ends[1]))
+        // The daemon owns the directory it created: gone before -u returns
+        // (and before the parent returns, when the mount failed).
+        created?.remove()
         exit(status.rawValue)
     }
     close(ends[1])

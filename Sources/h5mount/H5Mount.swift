@@ -29,6 +29,7 @@ struct H5Mount: ParsableCommand {
               inplace             write into the container itself, without a working copy:
                                   for very large containers; a crash can damage it
               cache_size=BYTES    decoded-chunk cache budget (K/M/G suffixes; default 256M)
+              mkdir               create a missing mount point; removed after unmount
               uid=N, gid=N        owner shown for every file (default: you)
               allow_other, allow_root, default_permissions, auto_unmount, fsname=,
               subtype=, max_read=, nosuid, nodev, noexec, noatime, ...
