@@ -239,3 +239,61 @@ def test_mkdir_removes_the_mount_point_when_the_mount_fails(h5mount_bin, fuse_re
     done = run([h5mount_bin, str(small_container), str(mnt), "-o", "ro"])
     assert done.returncode == 5, done.stderr
     assert not mnt.exists()
+
+
+def test_info_reports_without_mounting(h5mount_bin, tmp_path):
+    import hdf5plugin
+
+    with h5py.File(tmp_path / "src_a.h5", "w") as f:
+        f["d"] = np.arange(5)
+    with h5py.File(tmp_path / "other.h5", "w") as f:
+        f["x"] = np.arange(3)
+    container = tmp_path / "info.h5"
+    with h5py.File(container, "w") as f:
+        f.create_dataset("z", data=np.arange(1000), chunks=(100,), compression="gzip", shuffle=True)
+        f.create_dataset("zz", data=np.arange(1000), chunks=(100,), compression="gzip")
+        f.create_dataset("b", data=np.arange(1000), chunks=(100,), **hdf5plugin.Blosc())
+        g = f.create_group("g")
+        g["s"] = np.arange(3)
+        g["hard"] = f["z"]
+        g["soft"] = h5py.SoftLink("/z")
+        f["ext_ok"] = h5py.ExternalLink("other.h5", "/x")
+        f["ext_missing"] = h5py.ExternalLink("nope.h5", "/x")
+        f["ext_noobj"] = h5py.ExternalLink("other.h5", "/nothere")
+        layout = h5py.VirtualLayout(shape=(2, 5), dtype="i8")
+        layout[0] = h5py.VirtualSource("src_a.h5", "d", shape=(5,))
+        layout[1] = h5py.VirtualSource("src_missing.h5", "d", shape=(5,))
+        f.create_virtual_dataset("v", layout, fillvalue=-1)
+    before = container.read_bytes()
+    done = run([h5mount_bin, "--info", str(container)])
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == f"container: {container}"
+    assert "objects: 2 groups, 5 datasets, 0 named datatypes" in lines
+    # b, g, g/s, g/hard, v, z, zz are hard links; g/hard is z again (counted once).
+    assert "links: 7 hard, 1 soft, 3 external, 0 other" in lines
+    assert "filters: 3" in lines
+    assert "  filter deflate (1): 2 datasets, native" in lines
+    assert "  filter shuffle (2): 1 dataset, native" in lines
+    assert any(l.startswith("  filter ") and "(32001): 1 dataset, libhdf5" in l for l in lines)
+    assert "virtual datasets: 1 (1 missing source)" in lines
+    assert "    source src_a.h5: present" in lines
+    assert "    source src_missing.h5: missing" in lines
+    assert "external links: 3 (2 not resolving)" in lines
+    assert "  /ext_ok -> other.h5:/x: resolves" in lines
+    assert "  /ext_missing -> nope.h5:/x: missing file" in lines
+    assert "  /ext_noobj -> other.h5:/nothere: missing object" in lines
+    # Read-only: the container is untouched and nothing was left next to it.
+    assert container.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["info.h5", "other.h5", "src_a.h5"]
+
+
+def test_info_errors(h5mount_bin, tmp_path):
+    notes = tmp_path / "notes.h5"
+    notes.write_text("plain text\n" * 10)
+    done = run([h5mount_bin, "--info", str(notes)])
+    assert done.returncode == 3 and "not an HDF5 file" in done.stderr
+    done = run([h5mount_bin, "--info", str(tmp_path / "missing.h5")])
+    assert done.returncode == 4 and "No such file or directory" in done.stderr
+    done = run([h5mount_bin, "--info", str(notes), str(tmp_path)])
+    assert done.returncode == 2

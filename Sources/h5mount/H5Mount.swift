@@ -13,6 +13,7 @@ struct H5Mount: ParsableCommand {
                    h5mount -u MOUNTPOINT [-q]
                    h5mount --recover CONTAINER [--force]
                    h5mount --discard CONTAINER
+                   h5mount --info CONTAINER
             """,
         discussion: """
             Mounts are writable: changes go to a working copy next to the container and
@@ -78,20 +79,28 @@ struct H5Mount: ParsableCommand {
             help: ArgumentHelp("Throw away the work a crashed session left next to CONTAINER.", valueName: "CONTAINER"))
     var discard: String?
 
+    @Option(name: .customLong("info"),
+            help: ArgumentHelp("Print what a mount would show at the top (object counts, filters and who decodes "
+                               + "them, virtual datasets and missing sources, external links) without mounting.",
+                               valueName: "CONTAINER"))
+    var info: String?
+
     @Flag(name: .customLong("force"),
           help: "With --recover: commit even though the container changed on disk since that session began.")
     var force = false
 
     func validate() throws {
         let mountOnly = container != nil || mountPoint != nil || !options.isEmpty || foreground || debug
-        let commands = [unmount, recover, discard].compactMap { $0 }.count
-        if commands > 1 { throw ValidationError("-u, --recover and --discard exclude each other") }
+        let commands = [unmount, recover, discard, info].compactMap { $0 }.count
+        if commands > 1 { throw ValidationError("-u, --recover, --discard and --info exclude each other") }
         if force && recover == nil { throw ValidationError("--force goes with --recover") }
         if quiet && unmount == nil { throw ValidationError("-q goes with -u") }
         if unmount != nil {
             guard !mountOnly else { throw ValidationError("-u takes a mount point and nothing else") }
-        } else if recover != nil || discard != nil {
-            guard !mountOnly else { throw ValidationError("--recover and --discard take a container and nothing else") }
+        } else if recover != nil || discard != nil || info != nil {
+            guard !mountOnly else {
+                throw ValidationError("--recover, --discard and --info take a container and nothing else")
+            }
         } else {
             guard container != nil else { throw ValidationError("missing CONTAINER and MOUNTPOINT") }
             guard mountPoint != nil else { throw ValidationError("missing MOUNTPOINT") }
@@ -111,6 +120,15 @@ struct H5Mount: ParsableCommand {
         }
         if let recover { return recoverContainer(recover, force: force) }
         if let discard { return discardWork(discard) }
+        if let info {
+            do {
+                inventoryReport(try takeInventory(of: info)).forEach(printLine)
+                return .success
+            } catch {
+                printError(error.message)
+                return error.status
+            }
+        }
         guard let container, let mountPoint else { return .usage }
         let parsed: ParsedMountOptions
         do {
