@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "FUSEBridge", dependencies: ["CFUSE", "H5FS", "H5Model"]),
         // The CLI's logic, importable by tests: -o parsing, checks, daemon start, unmount.
         // (Staging: leftover work of a crashed session, --recover, --discard.)
-        .target(name: "MountCLI", dependencies: ["FUSEBridge", "H5FS", "Staging", "H5Model"]),
+        .target(name: "MountCLI", dependencies: ["HDF5", "Codecs", "FUSEBridge", "H5FS", "Staging", "H5Model"]),
         .executableTarget(name: "h5mount", dependencies: [
             "MountCLI", "FUSEBridge", "H5FS", "HDF5", "H5Model",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -28,6 +28,18 @@ final class MountOptionParserTests: XCTestCase {
                        ["fsname=/data/a.h5", "subtype=h5mount", "max_read=1048576"])
     }
 
+    func testMountBookkeepingOptionsFromFstabAreAcceptedAndNotPassedOn() throws {
+        let parsed = try parse("ro,defaults,nofail,noauto,user,users,_netdev,x-systemd.automount,comment=x")
+        XCTAssertTrue(parsed.filesystem.readOnly)
+        XCTAssertEqual(parsed.fuseOptions, [])
+        XCTAssertNotNil(usageError("ro,bogus"), "unknown options stay usage errors")
+    }
+
+    func testMkdirAskToCreateTheMountPoint() throws {
+        XCTAssertTrue(try parse("mkdir").makeMountPoint)
+        XCTAssertFalse(try parse("ro").makeMountPoint)
+    }
+
     func testOwnOptionsAcrossSeveralGroups() throws {
         let parsed = try parse("ro,cache_size=64M", "uid=5,gid=6")
         XCTAssertEqual(parsed.filesystem.cacheBytes, 64 << 20)
