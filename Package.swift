@@ -20,6 +20,8 @@ let package = Package(
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
         .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
 
+        // A mutex with a condition variable, for the worker pools (Synchronization.Mutex has none).
+        .target(name: "Threads"),
         // Plain value types shared by every layer: datatypes, layouts, JSON, the reader protocol.
         .target(name: "H5Model"),
         // Pure byte transforms (HDF5 filter pipeline): deflate, shuffle, fletcher32, lz4, bitshuffle.
@@ -29,9 +31,9 @@ let package = Package(
         // The only importer of CHDF5: a Swift face on libhdf5 behind one gate.
         .target(name: "HDF5", dependencies: ["CHDF5", "H5Model"]),
         // Chunk index, pread, filter pipeline, decoded-chunk cache.
-        .target(name: "ChunkEngine", dependencies: ["Codecs", "H5Model"]),
+        .target(name: "ChunkEngine", dependencies: ["Codecs", "H5Model", "Threads"]),
         // The write path below the filesystem: spools, packer, working copy, journal, recovery.
-        .target(name: "Staging", dependencies: ["HDF5", "Codecs", "H5Model"]),
+        .target(name: "Staging", dependencies: ["HDF5", "Codecs", "H5Model", "Threads"]),
         // The filesystem: inodes, namespace mapping, sidecars. No libfuse types.
         .target(name: "H5FS", dependencies: ["H5Model", "HDF5", "ChunkEngine", "Staging"]),
         // The only importer of CFUSE: libfuse3 low-level callbacks -> H5FS calls.
@@ -46,6 +48,7 @@ let package = Package(
         .executableTarget(name: "h5bench-engine", dependencies: ["ChunkEngine", "HDF5", "H5Model"]),
 
         .target(name: "TestSupport", dependencies: ["H5Model"], path: "Tests/TestSupport"),
+        .testTarget(name: "ThreadsTests", dependencies: ["Threads"]),
         .testTarget(name: "H5ModelTests", dependencies: ["H5Model", "TestSupport"]),
         .testTarget(name: "CodecsTests", dependencies: ["Codecs", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "H5Model", "TestSupport"]),

@@ -1,4 +1,5 @@
 import Glibc
+import Threads
 
 /// How soon a scheduled job is wanted.
 package enum JobPriority: Sendable {
@@ -10,16 +11,14 @@ package enum JobPriority: Sendable {
 
 /// Jobs waiting for the worker threads, in two FIFO lanes (urgent before read-ahead).
 ///
-/// Built on a pthread mutex and condition variable because `Synchronization.Mutex` has no
-/// condition. Its lock is a leaf: nothing else is locked while it is held, and jobs run
+/// Built on `ConditionLock` because `Synchronization.Mutex` has no condition. Its lock is a leaf: nothing else is locked while it is held, and jobs run
 /// (and are released) with it free, so a job may schedule more jobs or drop the last
 /// reference to the scheduler that owns this queue.
 final class JobQueue: @unchecked Sendable {
     typealias Job = @Sendable () -> Void
 
-    // @unchecked: every stored property below the pointers is only touched with `mutex` held.
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private let condition: UnsafeMutablePointer<pthread_cond_t>
+    // @unchecked: every stored property below the pointers is only touched with `lock` held.
+    private let lock = ConditionLock()
     private var urgent = Lane()
     private var ahead = Lane()
     private var stopping = false
@@ -47,45 +46,31 @@ final class JobQueue: @unchecked Sendable {
         }
     }
 
-    init() {
-        mutex = .allocate(capacity: 1)
-        condition = .allocate(capacity: 1)
-        pthread_mutex_init(mutex, nil)
-        pthread_cond_init(condition, nil)
-    }
-
-    deinit {
-        pthread_cond_destroy(condition)
-        pthread_mutex_destroy(mutex)
-        condition.deallocate()
-        mutex.deallocate()
-    }
-
     func push(_ jobs: [Job], priority: JobPriority) {
         guard !jobs.isEmpty else { return }
-        pthread_mutex_lock(mutex)
+        lock.lock()
         for job in jobs {
             switch priority {
             case .urgent: urgent.push(job)
             case .readAhead: ahead.push(job)
             }
         }
-        if jobs.count == 1 { pthread_cond_signal(condition) } else { pthread_cond_broadcast(condition) }
-        pthread_mutex_unlock(mutex)
+        if jobs.count == 1 { lock.signal() } else { lock.broadcast() }
+        lock.unlock()
     }
 
     /// Asks the workers to leave once the queue is empty.
     func stop() {
-        pthread_mutex_lock(mutex)
+        lock.lock()
         stopping = true
-        pthread_cond_broadcast(condition)
-        pthread_mutex_unlock(mutex)
+        lock.broadcast()
+        lock.unlock()
     }
 
     /// Jobs waiting (both lanes).
     var waiting: Int {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
+        lock.lock()
+        defer { lock.unlock() }
         return (urgent.jobs.count - urgent.head) + (ahead.jobs.count - ahead.head)
     }
 
@@ -98,12 +83,12 @@ final class JobQueue: @unchecked Sendable {
 
     /// The next job, waiting for one; nil once stopping and empty.
     private func next() -> Job? {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
+        lock.lock()
+        defer { lock.unlock() }
         while true {
             if let job = urgent.pop() ?? ahead.pop() { return job }
             if stopping { return nil }
-            pthread_cond_wait(condition, mutex)
+            lock.wait()
         }
     }
 }

@@ -1,45 +1,31 @@
 import Glibc
+import Threads
 
 /// Runs a piece of work once: the first caller runs it, callers arriving meanwhile wait
 /// for it to finish, later ones return at once. The work runs with no lock held; the
 /// gate's own lock is a leaf held only to change or read its state.
 final class OnceGate: @unchecked Sendable {
-    // @unchecked: `state` is only touched with `mutex` held.
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private let condition: UnsafeMutablePointer<pthread_cond_t>
+    // @unchecked: `state` is only touched with `lock` held.
+    private let lock = ConditionLock()
     private enum State { case idle, running, done }
     private var state = State.idle
 
-    init() {
-        mutex = .allocate(capacity: 1)
-        condition = .allocate(capacity: 1)
-        pthread_mutex_init(mutex, nil)
-        pthread_cond_init(condition, nil)
-    }
-
-    deinit {
-        pthread_cond_destroy(condition)
-        pthread_mutex_destroy(mutex)
-        condition.deallocate()
-        mutex.deallocate()
-    }
-
     func run(_ work: () -> Void) {
-        pthread_mutex_lock(mutex)
+        lock.lock()
         switch state {
         case .done:
-            pthread_mutex_unlock(mutex)
+            lock.unlock()
         case .running:
-            while state != .done { pthread_cond_wait(condition, mutex) }
-            pthread_mutex_unlock(mutex)
+            while state != .done { lock.wait() }
+            lock.unlock()
         case .idle:
             state = .running
-            pthread_mutex_unlock(mutex)
+            lock.unlock()
             work()
-            pthread_mutex_lock(mutex)
+            lock.lock()
             state = .done
-            pthread_cond_broadcast(condition)
-            pthread_mutex_unlock(mutex)
+            lock.broadcast()
+            lock.unlock()
         }
     }
 }

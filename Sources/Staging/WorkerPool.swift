@@ -1,4 +1,5 @@
 import Glibc
+import Threads
 
 /// A fixed set of threads running submitted jobs in order of submission: where the packer
 /// compresses chunks. Built on pthreads (no Foundation, no Dispatch in the daemon).
@@ -42,39 +43,24 @@ package final class WorkerPool: Sendable {
 
 /// The pool's FIFO; its lock is a leaf (jobs run without it).
 private final class JobQueue: @unchecked Sendable {
-    // @unchecked: `jobs`, `head` and `stopping` are only touched with `mutex` held.
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private let condition: UnsafeMutablePointer<pthread_cond_t>
+    // @unchecked: `jobs`, `head` and `stopping` are only touched with `lock` held.
+    private let lock = ConditionLock()
     private var jobs: [(@Sendable () -> Void)?] = []
     private var head = 0
     private var stopping = false
 
-    init() {
-        mutex = .allocate(capacity: 1)
-        condition = .allocate(capacity: 1)
-        pthread_mutex_init(mutex, nil)
-        pthread_cond_init(condition, nil)
-    }
-
-    deinit {
-        pthread_cond_destroy(condition)
-        pthread_mutex_destroy(mutex)
-        condition.deallocate()
-        mutex.deallocate()
-    }
-
     func push(_ job: @escaping @Sendable () -> Void) {
-        pthread_mutex_lock(mutex)
+        lock.lock()
         jobs.append(job)
-        pthread_cond_signal(condition)
-        pthread_mutex_unlock(mutex)
+        lock.signal()
+        lock.unlock()
     }
 
     func shutDown() {
-        pthread_mutex_lock(mutex)
+        lock.lock()
         stopping = true
-        pthread_cond_broadcast(condition)
-        pthread_mutex_unlock(mutex)
+        lock.broadcast()
+        lock.unlock()
     }
 
     func runWorker() {
@@ -83,11 +69,11 @@ private final class JobQueue: @unchecked Sendable {
 
     /// The next job, or nil once shut down and drained.
     private func next() -> (@Sendable () -> Void)? {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
+        lock.lock()
+        defer { lock.unlock() }
         while head == jobs.count {
             if stopping { return nil }
-            pthread_cond_wait(condition, mutex)
+            lock.wait()
         }
         let job = jobs[head]
         jobs[head] = nil
@@ -104,38 +90,23 @@ private final class JobQueue: @unchecked Sendable {
 /// A value one thread sets once and another waits for (pthread mutex + condition, because
 /// `Synchronization.Mutex` has no condition). Its lock is a leaf.
 final class OneShot<Value: Sendable>: @unchecked Sendable {
-    // @unchecked: `value` is only touched with `mutex` held.
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private let condition: UnsafeMutablePointer<pthread_cond_t>
+    // @unchecked: `value` is only touched with `lock` held.
+    private let lock = ConditionLock()
     private var value: Value?
 
-    init() {
-        mutex = .allocate(capacity: 1)
-        condition = .allocate(capacity: 1)
-        pthread_mutex_init(mutex, nil)
-        pthread_cond_init(condition, nil)
-    }
-
-    deinit {
-        pthread_cond_destroy(condition)
-        pthread_mutex_destroy(mutex)
-        condition.deallocate()
-        mutex.deallocate()
-    }
-
     func fulfill(_ newValue: Value) {
-        pthread_mutex_lock(mutex)
+        lock.lock()
         value = newValue
-        pthread_cond_broadcast(condition)
-        pthread_mutex_unlock(mutex)
+        lock.broadcast()
+        lock.unlock()
     }
 
     func wait() -> Value {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
+        lock.lock()
+        defer { lock.unlock() }
         while true {
             if let value { return value }
-            pthread_cond_wait(condition, mutex)
+            lock.wait()
         }
     }
 }
