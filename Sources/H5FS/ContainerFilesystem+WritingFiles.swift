@@ -237,7 +237,8 @@ extension ContainerFilesystem {
         guard let open = taken, let spool = open.spool else { return }
         let copy = writes.workingCopy
         // Packing makes a new dataset at this path; the file's other names must follow it.
-        let otherNames = otherHardLinks(of: open.path)
+        // A file this session created has no dataset yet, so no other names (no HDF5 call).
+        let otherNames = open.isNew ? [] : otherHardLinks(of: open.path)
         do {
             try copy.packFile(spool, at: open.path)
             try copy.setAttribute(of: open.path, name: StoredMetadata.attributeName, value: open.metadata.value)

@@ -8,26 +8,6 @@ import XCTest
 /// loop on a background thread, the checks with ordinary file calls.
 /// Skipped where FUSE cannot be mounted (no /dev/fuse, no permission).
 final class MountSessionTests: XCTestCase {
-    /// Carries the session to the loop thread; the test thread only unmounts.
-    private final class Running: @unchecked Sendable {
-        let session: MountSession
-        let finished = DispatchSemaphore(value: 0)
-        var status: Int32 = 0
-        init(_ session: MountSession) { self.session = session }
-    }
-
-    private func unmount(_ path: String) {
-        if geteuid() == 0 {
-            _ = umount2(path, 0)
-        } else {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/bin/fusermount3")
-            process.arguments = ["-u", path]
-            try? process.run()
-            process.waitUntilExit()
-        }
-    }
-
     func testServesAMemoryTreeThroughTheKernel() throws {
         try XCTSkipUnless(Glibc.access("/dev/fuse", R_OK | W_OK) == 0, "no usable /dev/fuse")
         try XCTSkipUnless(geteuid() == 0 || Glibc.access("/bin/fusermount3", X_OK) == 0, "no fusermount3")
@@ -42,7 +22,7 @@ final class MountSessionTests: XCTestCase {
         let session = try MountSession(dispatcher: dispatcher,
                                        options: ["ro", "fsname=fusebridge-test", "subtype=h5mount", "max_read=1048576"])
         try session.mount(at: mountPoint)
-        let running = Running(session)
+        let running = RunningSession(session)
         Thread.detachNewThread {
             running.status = running.session.run()
             running.finished.signal()
@@ -50,7 +30,7 @@ final class MountSessionTests: XCTestCase {
         var unmounted = false
         defer {
             if !unmounted {
-                unmount(mountPoint)
+                unmountTestMount(mountPoint)
                 _ = running.finished.wait(timeout: .now() + 10)
             }
         }
@@ -87,7 +67,7 @@ final class MountSessionTests: XCTestCase {
         XCTAssertEqual(statvfs(mountPoint, &sv), 0)
         XCTAssertNotEqual(sv.f_flag & UInt(ST_RDONLY), 0)
 
-        unmount(mountPoint)
+        unmountTestMount(mountPoint)
         unmounted = true
         XCTAssertEqual(running.finished.wait(timeout: .now() + 10), .success, "the session loop should end on unmount")
         XCTAssertEqual(running.status, 0)

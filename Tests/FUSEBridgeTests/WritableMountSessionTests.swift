@@ -11,24 +11,6 @@ import XCTest
 /// well-formed answers (entries, handles, attributes), and that the commit
 /// runs once, when the session is closed after the unmount.
 final class WritableMountSessionTests: XCTestCase {
-    private final class Running: @unchecked Sendable {
-        let session: MountSession
-        let finished = DispatchSemaphore(value: 0)
-        var status: Int32 = 0
-        init(_ session: MountSession) { self.session = session }
-    }
-
-    private func unmount(_ path: String) {
-        if geteuid() == 0 {
-            _ = umount2(path, 0)
-        } else {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/bin/fusermount3")
-            process.arguments = ["-u", path]
-            try? process.run()
-            process.waitUntilExit()
-        }
-    }
 
     private func contents(_ path: String) -> [UInt8]? {
         FileManager.default.contents(atPath: path).map { [UInt8]($0) }
@@ -54,7 +36,7 @@ final class WritableMountSessionTests: XCTestCase {
         let session = try MountSession(dispatcher: dispatcher,
                                        options: ["fsname=fusebridge-rw-test", "subtype=h5mount", "max_read=1048576"])
         try session.mount(at: mnt)
-        let running = Running(session)
+        let running = RunningSession(session)
         Thread.detachNewThread {
             running.status = running.session.run()
             running.finished.signal()
@@ -62,7 +44,7 @@ final class WritableMountSessionTests: XCTestCase {
         var unmounted = false
         defer {
             if !unmounted {
-                unmount(mnt)
+                unmountTestMount(mnt)
                 _ = running.finished.wait(timeout: .now() + 10)
             }
         }
@@ -154,7 +136,7 @@ final class WritableMountSessionTests: XCTestCase {
         XCTAssertEqual(sv.f_flag & UInt(ST_RDONLY), 0)
         XCTAssertEqual(fs.commits, 0, "nothing commits while mounted")
 
-        unmount(mnt)
+        unmountTestMount(mnt)
         unmounted = true
         XCTAssertEqual(running.finished.wait(timeout: .now() + 10), .success)
         XCTAssertEqual(running.status, 0)
