@@ -11,7 +11,7 @@ struct H5Mount: ParsableCommand {
         usage: """
             h5mount CONTAINER MOUNTPOINT [-o OPTIONS] [-f] [-d]
                    h5mount -u MOUNTPOINT [-q]
-                   h5mount --recover CONTAINER [--force]
+                   h5mount --recover CONTAINER [--force] [-q]
                    h5mount --discard CONTAINER
                    h5mount --info CONTAINER
             """,
@@ -68,7 +68,7 @@ struct H5Mount: ParsableCommand {
                                valueName: "MOUNTPOINT"))
     var unmount: String?
 
-    @Flag(name: .customShort("q"), help: "With -u: print nothing but errors.")
+    @Flag(name: .customShort("q"), help: "With -u or --recover: no progress, nothing but errors.")
     var quiet = false
 
     @Option(name: .customLong("recover"),
@@ -94,7 +94,7 @@ struct H5Mount: ParsableCommand {
         let commands = [unmount, recover, discard, info].compactMap { $0 }.count
         if commands > 1 { throw ValidationError("-u, --recover, --discard and --info exclude each other") }
         if force && recover == nil { throw ValidationError("--force goes with --recover") }
-        if quiet && unmount == nil { throw ValidationError("-q goes with -u") }
+        if quiet && unmount == nil && recover == nil { throw ValidationError("-q goes with -u or --recover") }
         if unmount != nil {
             guard !mountOnly else { throw ValidationError("-u takes a mount point and nothing else") }
         } else if recover != nil || discard != nil || info != nil {
@@ -118,7 +118,7 @@ struct H5Mount: ParsableCommand {
                 return error.status
             }
         }
-        if let recover { return recoverContainer(recover, force: force) }
+        if let recover { return recoverContainer(recover, force: force, quiet: quiet) }
         if let discard { return discardWork(discard) }
         if let info {
             do {
