@@ -211,7 +211,7 @@ extension ContainerFilesystem: WritableFilesystemOperations {
             try body(writes.workingCopy)
         } catch {
             let failure = FSError(error.code, "\(what): \(error.message)")
-            if error.code == EIO || error.code == ENOSPC { log("write error: \(failure.message)") }
+            if error.code == ENOSPC { logFailure("write error", failure) }
             throw failure
         }
     }

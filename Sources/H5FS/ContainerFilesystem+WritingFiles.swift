@@ -84,7 +84,7 @@ extension ContainerFilesystem {
             try spool.write(data, at: offset)
         } catch {
             let failure = FSError(error.code, "\(open.path): \(error.message)")
-            log("write error: \(failure.message)")
+            logFailure("write error", failure)
             throw failure
         }
         writes.state.withLock { s in
@@ -251,7 +251,7 @@ extension ContainerFilesystem {
                 if s.pending[name] == node { s.pending[name] = nil }
             }
             let failure = FSError(error.code, "\(open.path): \(error.message)")
-            log("write error: \(failure.message)")
+            logFailure("write error", failure)
             throw failure
         }
         writes.state.withLock { s in

@@ -205,7 +205,7 @@ package final class ContainerFilesystem: FilesystemOperations {
             do {
                 dataset = try lazy.resolved()
             } catch {
-                log("read error: \(error.message)")
+                logFailure("read error", error)
                 throw error
             }
             return try read(dataset, path: path, offset: offset, into: buffer)
@@ -217,9 +217,8 @@ package final class ContainerFilesystem: FilesystemOperations {
         do {
             return try dataset.read(offset: offset, count: buffer.count, into: buffer)
         } catch {
-            let failure = FSError(EIO, "\(path): \(error.message)")
-            log("read error: \(failure.message)")
-            throw failure
+            // EIO: the bridge logs it where it answers it.
+            throw FSError(EIO, "\(path): \(error.message)")
         }
     }
 

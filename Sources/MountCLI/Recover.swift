@@ -1,6 +1,7 @@
 import Glibc
 import H5Model
 import Staging
+import Threads
 
 /// `h5mount --recover CONTAINER`: commits what a crashed session left next to
 /// the container (Staging's `WorkingCopy.recover`, docs/write-path.md) and says

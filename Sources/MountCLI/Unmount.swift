@@ -2,6 +2,7 @@ import FUSEBridge
 import Glibc
 import H5FS
 import Staging
+import Threads
 
 /// `h5mount -u MOUNTPOINT`: unmount, then wait until the daemon that served
 /// the mount has exited, because the daemon commits a writable mount on its way

@@ -1,5 +1,6 @@
 import Glibc
 import Synchronization
+import Threads
 
 /// The channel from the daemon's commit to `h5mount -u`, which is another process: the
 /// commit runs in the daemon after the kernel has let go of the mount, so the only
@@ -56,11 +57,4 @@ package final class ProgressRecord: Sendable {
         guard count > 0 else { return nil }
         return CommitProgress(recordText: String(decoding: buffer.prefix(count), as: UTF8.self))
     }
-}
-
-/// CLOCK_MONOTONIC in seconds.
-package func monotonicSeconds() -> Double {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
 }

@@ -1,4 +1,5 @@
 import Glibc
+import Threads
 
 /// fsync of a big file in steps, so its progress can be shown: the commit's fsync of the
 /// working copy is where its time goes when much was written shortly before the unmount

@@ -31,6 +31,7 @@ struct H5Mount: ParsableCommand {
                                   for very large containers; a crash can damage it
               cache_size=BYTES    decoded-chunk cache budget (K/M/G suffixes; default 256M)
               mkdir               create a missing mount point; removed after unmount
+              debug               as -d: foreground, one log line per request
               uid=N, gid=N        owner shown for every file (default: you)
               allow_other, allow_root, default_permissions, auto_unmount, fsname=,
               subtype=, max_read=, nosuid, nodev, noexec, noatime, ...
@@ -138,7 +139,7 @@ struct H5Mount: ParsableCommand {
             return error.status
         }
         let request = MountRequest(container: container, mountPoint: mountPoint, options: parsed,
-                                   foreground: foreground, debug: debug)
+                                   foreground: foreground, debug: debug || parsed.debug)
         return runMount(request, open: openContainer)
     }
 }
