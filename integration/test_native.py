@@ -241,6 +241,34 @@ def test_mkdir_removes_the_mount_point_when_the_mount_fails(h5mount_bin, fuse_re
     assert not mnt.exists()
 
 
+FUSE_UNAVAILABLE_SCRIPT = r"""
+set -u
+binary=$1; container=$2; mnt=$3; keep=$4
+# This namespace's /dev: a tmpfs with /dev/null only (the real one stays reachable in $keep).
+mount --rbind /dev "$keep" && mount -t tmpfs tmpfs /dev && touch /dev/null \
+    && mount --bind "$keep/null" /dev/null || exit 99
+"$binary" "$container" "$mnt" -o ro; echo "missing $?"
+# A /dev/fuse that opens but is no FUSE device: the kernel refuses the mount.
+touch /dev/fuse && mount --bind "$keep/null" /dev/fuse || exit 99
+"$binary" "$container" "$mnt" -o ro; echo "refused $?"
+"""
+
+
+def test_fuse_unavailable_exits_6(h5mount_bin, namespace_ready, small_container, tmp_path):
+    """Exit 6 when there is no /dev/fuse, or the kernel refuses the mount (a private mount
+    namespace whose /dev lacks the device)."""
+    (tmp_path / "mnt").mkdir()
+    (tmp_path / "dev").mkdir()
+    done = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", FUSE_UNAVAILABLE_SCRIPT,
+                           "script", h5mount_bin, str(small_container), str(tmp_path / "mnt"), str(tmp_path / "dev")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.stdout.split("\n")[:2] == ["missing 6", "refused 6"], (done.stdout, done.stderr)
+    assert "h5mount: /dev/fuse: No such file or directory (is the fuse module loaded? try: modprobe fuse)" \
+        in done.stderr, done.stderr
+    assert f"h5mount: {tmp_path / 'mnt'}: mount failed" in done.stderr, done.stderr
+    assert not mounting.is_mounted(str(tmp_path / "mnt"))
+
+
 def test_info_reports_without_mounting(h5mount_bin, tmp_path):
     import hdf5plugin
 
