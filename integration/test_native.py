@@ -56,9 +56,16 @@ def test_man_page_renders_without_warnings():
                           capture_output=True, text=True, env=env, timeout=60)
     assert done.returncode == 0
     assert done.stderr == ""
-    for heading in ("SYNOPSIS", "DESCRIPTION", "OPTIONS", "MAPPING", "EXIT STATUS", "FILES", "EXAMPLES"):
+    for heading in ("SYNOPSIS", "DESCRIPTION", "OPTIONS", "PROGRESS", "LOGS", "MAPPING", "EXIT STATUS", "FILES",
+                    "ENVIRONMENT", "EXAMPLES"):
         assert f"\n{heading}\n" in done.stdout
     assert "fuse.h5mount" in done.stdout
+    # The progress output and -q (issue 5, item 4), the test-only variable marked as such.
+    flat = " ".join(done.stdout.split())  # the words, whatever the line breaks
+    assert "h5mount --recover container [--force] [-q]" in flat
+    assert "written to disk" in flat and "-q silences it" in flat
+    assert "For h5mount's own tests only" in flat
+    assert max(len(line) for line in done.stdout.splitlines()) <= 80
 
 
 # mount(8) runs helpers with an empty environment, so mount.fuse3's `/bin/sh -c h5mount`
