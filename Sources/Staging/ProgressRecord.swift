@@ -37,6 +37,12 @@ package final class ProgressRecord: Sendable {
         if due { write(progress.recordText) }
     }
 
+    /// Removes the record (a failed commit: the work directory stays, the record must not).
+    package func remove() {
+        unlink(temporaryPath)
+        unlink(path)
+    }
+
     private func write(_ text: String) {
         let descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { return }

@@ -24,10 +24,19 @@ extension WorkingCopy {
     /// A crash before 5's rename leaves the container as it was; after it, the new content.
     /// With -o inplace: close, fsync, remove the work directory.
     /// `progress` hears where it stands (steps 1, 2 and 5); by default it goes to the work
-    /// directory's progress record, which `h5mount -u` shows (`ProgressRecord`).
+    /// directory's progress record, which `h5mount -u` shows (`ProgressRecord`), and which
+    /// goes with the work directory, or is removed when the commit fails.
     @discardableResult
     package func commit(force: Bool = false, progress: CommitProgressSink? = nil) throws(StagingError) -> CommitReport {
-        let progress = progress ?? ProgressRecord(directory: directory).sink
+        guard let progress else {
+            let record = ProgressRecord(directory: directory)
+            do throws(StagingError) {
+                return try commit(force: force, progress: record.sink)
+            } catch {
+                record.remove()
+                throw error
+            }
+        }
         let packed = try packAllClosed(reporting: progress)
         return try state.withLock { (state) throws(StagingError) -> CommitReport in
             guard let session = state.session else {

@@ -90,6 +90,20 @@ final class CommitProgressTests: StagingTestCase {
         XCTAssertNil(ProgressRecord.read(container: container))
     }
 
+    func testAFailedCommitLeavesTheWorkButNoRecord() throws {
+        let container = try makeOriginal()
+        let session = try WorkingCopy(container: container, options: options)
+        try closeWaiting(session, [3000])
+        // Someone else changes the container: the commit refuses (ESTALE) after packing and closing.
+        try runPython("import sys, h5py; f = h5py.File(sys.argv[1], 'a'); f.create_group('theirs'); f.close()",
+                      arguments: [container])
+        assertStagingError(ESTALE) { try session.commit() }
+        let directory = WorkDirectory(container: container)
+        XCTAssertTrue(directory.exists, "the work stays for --recover")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.progressPath))
+        XCTAssertNil(ProgressRecord.read(container: container))
+    }
+
     func testRecordIsThrottledWithinAPhaseButNotAcrossPhases() throws {
         let container = path("c.h5")
         let directory = WorkDirectory(container: container)
