@@ -24,6 +24,8 @@ package struct ProgressLine: Sendable, Hashable {
         guard let progress else {
             return fitted("\(verb) \(name)... \(formatDuration(elapsed))", width)
         }
+        // The files the commit makes the container's, where the phase itself counts none.
+        let stored = progress.filesStored > 0 ? [counted(progress.filesStored, "file")] : []
         switch progress.phase {
         case .packing:
             parts.append("\(amount(progress)) packed")
@@ -31,14 +33,14 @@ package struct ProgressLine: Sendable, Hashable {
         case .copying:
             parts.append("\(amount(progress)) copied")
         case .syncing:
-            parts.append("\(amount(progress)) written to disk")
+            parts += ["\(amount(progress)) written to disk"] + stored
         case .replaying:
             parts.append("\(progress.done) / \(progress.total) journal records replayed")
             parts.append(counted(progress.files, "file") + " restored")
         case .closing:
-            parts.append("closing the working copy, \(formatDuration(elapsed))")
+            parts += ["closing the working copy"] + stored + [formatDuration(elapsed)]
         case .replacing:
-            parts.append("replacing the container")
+            parts += ["replacing the container"] + stored
         }
         if progress.total > 0, progress.phase != .closing, progress.phase != .replacing {
             if let rate, rate > 0, progress.countsBytes { parts.append("\(formatBytes(UInt64(rate)))/s") }

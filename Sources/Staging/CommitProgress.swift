@@ -22,13 +22,18 @@ package struct CommitProgress: Sendable, Hashable {
     /// (replaying: files restored so far, total unknown, so 0).
     package var files: Int
     package var filesTotal: Int
+    /// Files the session stored, which this commit makes the container's (0: unknown, or
+    /// a session of namespace changes only). Set from `closing` on.
+    package var filesStored: Int
 
-    package init(_ phase: Phase, done: UInt64 = 0, total: UInt64 = 0, files: Int = 0, filesTotal: Int = 0) {
+    package init(_ phase: Phase, done: UInt64 = 0, total: UInt64 = 0, files: Int = 0, filesTotal: Int = 0,
+                 filesStored: Int = 0) {
         self.phase = phase
         self.done = done
         self.total = total
         self.files = files
         self.filesTotal = filesTotal
+        self.filesStored = filesStored
     }
 
     /// Whether `done`/`total` count bytes (else records, or nothing).
@@ -38,19 +43,20 @@ package struct CommitProgress: Sendable, Hashable {
 
     private static let tag = "h5mount-progress-1"
 
-    /// One line: `h5mount-progress-1 PHASE DONE TOTAL FILES FILES_TOTAL`.
+    /// One line: `h5mount-progress-1 PHASE DONE TOTAL FILES FILES_TOTAL FILES_STORED`.
     package var recordText: String {
-        "\(Self.tag) \(phase.rawValue) \(done) \(total) \(files) \(filesTotal)\n"
+        "\(Self.tag) \(phase.rawValue) \(done) \(total) \(files) \(filesTotal) \(filesStored)\n"
     }
 
     /// Parses `recordText`; nil for anything else (a record of another version, a torn file).
     package init?(recordText text: String) {
         guard text.hasSuffix("\n") else { return nil }
         let fields = text.dropLast().split(separator: " ", omittingEmptySubsequences: false)
-        guard fields.count == 6, fields[0] == Self.tag, let phase = Phase(rawValue: String(fields[1])),
+        guard fields.count == 7, fields[0] == Self.tag, let phase = Phase(rawValue: String(fields[1])),
               let done = UInt64(fields[2]), let total = UInt64(fields[3]),
-              let files = Int(fields[4]), let filesTotal = Int(fields[5]) else { return nil }
-        self.init(phase, done: done, total: total, files: files, filesTotal: filesTotal)
+              let files = Int(fields[4]), let filesTotal = Int(fields[5]), let stored = Int(fields[6]),
+              files >= 0, filesTotal >= 0, stored >= 0 else { return nil }
+        self.init(phase, done: done, total: total, files: files, filesTotal: filesTotal, filesStored: stored)
     }
 }
 

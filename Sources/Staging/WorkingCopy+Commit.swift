@@ -50,6 +50,12 @@ extension WorkingCopy {
             let discarded = state.openSpools.count
             for spool in state.openSpools.values { spool.remove() }
             state.openSpools = [:]
+            let stored = state.filesStored
+            let progress: CommitProgressSink = { value in
+                var value = value
+                value.filesStored = stored
+                progress(value)
+            }
             progress(CommitProgress(.closing))
             try store { () throws(StoreError) in try session.writer.close() }
             let outcome: CommitReport.Outcome

@@ -110,6 +110,7 @@ extension WorkingCopy {
             records.append(.packLink(token: token, path: path, replacing: true))
             try appendRecords(records, session, &state)
             state.closedSpools[spool.id] = nil
+            state.filesStored += 1
             return PackResult(layout: layout, chunksWritten: chunks.count,
                               storedBytes: UInt64(packed?.chunk.bytes.count ?? 0))
         }
@@ -140,6 +141,7 @@ extension WorkingCopy {
                 try store { () throws(StoreError) in try writer.link(pending, at: path, replacing: true) }
                 try appendRecords([.packLink(token: token, path: path, replacing: true)], session, &state)
                 state.closedSpools[spool.id] = nil
+                state.filesStored += 1
             }
             return result
         } catch {

@@ -56,6 +56,9 @@ package final class WorkingCopy: Sendable {
         var closedSpools: [UInt64: (spool: Spool, path: H5Path)] = [:]
         /// A change reached the working copy but not the journal: refuse further changes.
         var journalFailure: StagingError?
+        /// Files packed into the working copy this session (a file stored twice counts twice):
+        /// what the commit's progress calls the files it commits.
+        var filesStored = 0
     }
 
     /// What exists once the session started.

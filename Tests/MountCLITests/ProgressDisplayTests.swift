@@ -30,10 +30,17 @@ final class ProgressDisplayTests: XCTestCase {
         let syncing = CommitProgress(.syncing, done: 800 << 20, total: 1200 << 20)
         XCTAssertEqual(committing.render(syncing, rate: nil, secondsLeft: nil, elapsed: 1),
                        "committing data.h5: 800 MiB / 1.2 GiB written to disk", "no rate yet: none shown")
+        let stored = CommitProgress(.syncing, done: 800 << 20, total: 1200 << 20, filesStored: 37)
+        XCTAssertEqual(committing.render(stored, rate: Double(180 << 20), secondsLeft: 2.2, elapsed: 1),
+                       "committing data.h5: 800 MiB / 1.2 GiB written to disk, 37 files, 180 MiB/s, 0:03 left")
         XCTAssertEqual(committing.render(CommitProgress(.closing), rate: nil, secondsLeft: nil, elapsed: 3),
                        "committing data.h5: closing the working copy, 0:03")
+        XCTAssertEqual(committing.render(CommitProgress(.closing, filesStored: 1), rate: nil, secondsLeft: nil, elapsed: 3),
+                       "committing data.h5: closing the working copy, 1 file, 0:03")
         XCTAssertEqual(committing.render(CommitProgress(.replacing), rate: 5, secondsLeft: 0, elapsed: 0),
                        "committing data.h5: replacing the container")
+        XCTAssertEqual(committing.render(CommitProgress(.replacing, filesStored: 2), rate: 5, secondsLeft: 0, elapsed: 0),
+                       "committing data.h5: replacing the container, 2 files")
         XCTAssertEqual(committing.render(nil, rate: nil, secondsLeft: nil, elapsed: 2),
                        "committing data.h5... 0:02", "before the daemon's first record")
         let recovering = ProgressLine(verb: "recovering", name: "run 1.h5")

@@ -29,17 +29,19 @@ final class CommitProgressTests: StagingTestCase {
     }
 
     func testRecordTextRoundTripsAndRejectsAnythingElse() {
-        let progress = CommitProgress(.packing, done: 412 << 20, total: 1 << 30, files: 37, filesTotal: 120)
-        XCTAssertEqual(progress.recordText, "h5mount-progress-1 packing 432013312 1073741824 37 120\n")
+        let progress = CommitProgress(.packing, done: 412 << 20, total: 1 << 30, files: 37, filesTotal: 120, filesStored: 5)
+        XCTAssertEqual(progress.recordText, "h5mount-progress-1 packing 432013312 1073741824 37 120 5\n")
         XCTAssertEqual(CommitProgress(recordText: progress.recordText), progress)
         for phase in CommitProgress.Phase.allCases {
             let value = CommitProgress(phase, done: 1, total: 2)
             XCTAssertEqual(CommitProgress(recordText: value.recordText), value)
         }
         XCTAssertNil(CommitProgress(recordText: "h5mount-progress-1 packing 4320"))           // torn
-        XCTAssertNil(CommitProgress(recordText: "h5mount-progress-2 packing 1 2 3 4\n"))      // another version
-        XCTAssertNil(CommitProgress(recordText: "h5mount-progress-1 resting 1 2 3 4\n"))
-        XCTAssertNil(CommitProgress(recordText: "h5mount-progress-1 syncing -1 2 3 4\n"))
+        XCTAssertNil(CommitProgress(recordText: "h5mount-progress-2 packing 1 2 3 4 5\n"))    // another version
+        XCTAssertNil(CommitProgress(recordText: "h5mount-progress-1 packing 1 2 3 4\n"))      // a field short
+        XCTAssertNil(CommitProgress(recordText: "h5mount-progress-1 resting 1 2 3 4 5\n"))
+        XCTAssertNil(CommitProgress(recordText: "h5mount-progress-1 syncing -1 2 3 4 5\n"))
+        XCTAssertNil(CommitProgress(recordText: "h5mount-progress-1 syncing 1 2 3 4 -5\n"))
         XCTAssertNil(CommitProgress(recordText: ""))
     }
 
@@ -65,7 +67,9 @@ final class CommitProgressTests: StagingTestCase {
 
         let syncing = seen.filter { $0.phase == .syncing }
         let size = try XCTUnwrap(try FileManager.default.attributesOfItem(atPath: container)[.size] as? UInt64)
-        XCTAssertEqual(syncing.last, CommitProgress(.syncing, done: size, total: size), "the whole working copy")
+        XCTAssertEqual(syncing.last, CommitProgress(.syncing, done: size, total: size, filesStored: 3),
+                       "the whole working copy, and the files stored")
+        XCTAssertTrue(seen.filter { $0.phase != .packing }.allSatisfy { $0.filesStored == 3 })
         XCTAssertEqual(syncing.map(\.done), syncing.map(\.done).sorted())
         XCTAssertFalse(FileManager.default.fileExists(atPath: working))
     }
@@ -74,9 +78,17 @@ final class CommitProgressTests: StagingTestCase {
         let container = try makeOriginal()
         let session = try WorkingCopy(container: container, options: options)
         try session.createGroup(at: .p("/g"))
+        for index in 0..<2 {  // stored while mounted (at close): counted, not packed again
+            let spool = try session.makeSpool()
+            try spool.write([UInt8(index + 1)], at: 0)
+            try session.packFile(spool, at: .p("/g/f\(index)"))
+        }
+        var seen: [CommitProgress] = []
+        try session.commit { seen.append($0) }
         var phases: [CommitProgress.Phase] = []
-        try session.commit { progress in if phases.last != progress.phase { phases.append(progress.phase) } }
+        for progress in seen where phases.last != progress.phase { phases.append(progress.phase) }
         XCTAssertEqual(phases, [.closing, .syncing, .replacing])
+        XCTAssertTrue(seen.allSatisfy { $0.filesStored == 2 }, "\(seen)")
     }
 
     func testTheDefaultSinkIsTheWorkDirectorysRecordAndGoesWithIt() throws {
