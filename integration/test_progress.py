@@ -106,8 +106,8 @@ def test_unmount_on_a_terminal_redraws_a_bar_and_ends_with_the_result(mounter, m
     assert all(frame.startswith("committing c.h5") and len(frame) < 120 for frame in frames), frames
     synced = [frame for frame in frames if " written to disk" in frame]
     assert synced, frames
-    assert any(re.search(r"MiB / \d+ MiB written to disk, [\d.]+ MiB/s, \d+:\d\d left$", frame) for frame in synced), \
-        frames
+    assert any(re.search(r"MiB / \d+ MiB written to disk, 3 files, [\d.]+ MiB/s, \d+:\d\d left$", frame)
+               for frame in synced), frames
     # The results on their own lines; the bar erased before the last one; nothing after it.
     assert text.startswith(f"committing {resolved}...\r\n"), text[:200]
     assert text.endswith(f"\r{ERASE}committed {resolved}\r\n"), text[-200:]
@@ -126,7 +126,7 @@ def test_unmount_through_pipes_prints_plain_lines(mounter, monkeypatch, tmp_path
     lines = result.stderr.splitlines()
     # One line per 5 s of a commit of about 6 s.
     assert 1 <= len(lines) <= seconds / 5 + 1, (seconds, result.stderr)
-    assert all(re.fullmatch(r"h5mount: committing c\.h5: [\d.]+ MiB / [\d.]+ MiB written to disk"
+    assert all(re.fullmatch(r"h5mount: committing c\.h5: [\d.]+ MiB / [\d.]+ MiB written to disk, 1 file"
                             r"(, [\d.]+ MiB/s, \d+:\d\d left)?", line) for line in lines), result.stderr
     assert "\r" not in result.stderr and "\x1b" not in result.stderr
 
