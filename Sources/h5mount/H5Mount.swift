@@ -37,6 +37,9 @@ struct H5Mount: ParsableCommand {
               subtype=, max_read=, nosuid, nodev, noexec, noatime, ...
                                   standard FUSE mount options, passed on
 
+            h5mount -u and --recover show the commit's progress on stderr: a line redrawn
+            in place on a terminal, a plain line every 5 s otherwise; -q silences it.
+
             After a crash the next mount refuses until you decide: --recover commits the
             files that were closed before the crash, --discard throws that work away.
 
