@@ -3,16 +3,20 @@ import Threads
 
 /// fsync of a big file in steps, so its progress can be shown: the commit's fsync of the
 /// working copy is where its time goes when much was written shortly before the unmount
-/// (the kernel still holds those pages dirty). `sync_file_range(WAIT_BEFORE | WRITE |
-/// WAIT_AFTER)` writes back and waits for one range at a time (clean ranges cost a lookup
-/// of the page cache's dirty tags, nothing more); the closing `fsync` then has only the
-/// file's metadata and the device cache flush left, and is what makes it durable.
+/// (the kernel still holds those pages dirty). One `sync_file_range(WRITE)` of the whole
+/// file starts the writeback of every dirty page at once (the device gets as deep a queue
+/// as fsync would give it), then `sync_file_range(WAIT_BEFORE | WRITE | WAIT_AFTER)` waits
+/// for one range at a time, which is what is counted (clean ranges cost a lookup of the
+/// page cache's dirty tags, nothing more); the closing `fsync` then has only the file's
+/// metadata and the device cache flush left, and is what makes it durable. Measured on
+/// 1 GiB just written (this VM's ext4): 0.26-0.28 s, against 0.31-0.45 s for one fsync.
 enum SteppedSync {
     static let step: UInt64 = 8 << 20
 
     /// `sync_file_range(2)` is declared only under _GNU_SOURCE; found at run time.
     private typealias SyncFileRange = @convention(c) (Int32, Int64, Int64, UInt32) -> Int32
-    /// SYNC_FILE_RANGE_WAIT_BEFORE | WRITE | WAIT_AFTER (linux/fs.h: 1, 2, 4).
+    /// SYNC_FILE_RANGE_WAIT_BEFORE, WRITE, WAIT_AFTER (linux/fs.h: 1, 2, 4).
+    private static let startWrite: UInt32 = 2
     private static let waitWriteWait: UInt32 = 1 | 2 | 4
 
     /// TEST ONLY: `H5MOUNT_TEST_SYNC_BYTES_PER_SECOND=N` makes the sync pretend the disk
@@ -34,6 +38,8 @@ enum SteppedSync {
         let started = monotonicSeconds()
         var done: UInt64 = 0
         progress(CommitProgress(phase, done: 0, total: size))
+        // Length 0: to the end of the file. A failure here only loses the head start.
+        if let rangeSync, size > 0 { _ = rangeSync(descriptor, 0, 0, startWrite) }
         while done < size, let rangeSync {
             let length = min(step, size - done)
             while rangeSync(descriptor, Int64(done), Int64(length), waitWriteWait) != 0 {
