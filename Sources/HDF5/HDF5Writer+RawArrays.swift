@@ -159,8 +159,11 @@ extension HDF5Writer {
                 let file = try Handle(H5Dget_space(dataset), H5Sclose, "\(target.path): dataspace")
                 try check(H5Sselect_hyperslab(file.id, H5S_SELECT_SET, block.start, nil, block.count, nil),
                           .invalidArgument, "\(target.path): select \(block)")
-                var elements = [hsize_t(block.elementCount)]
-                let memory = try Handle(H5Screate_simple(1, &elements, nil), H5Sclose, "\(target.path): memory space")
+                // The memory space has the block's own shape (same bytes as a flat run): with
+                // the same shape on both sides libhdf5 maps the selection chunk by chunk, not
+                // element by element (measured: the 1-D form spent most of a write there).
+                let memory = try Handle(H5Screate_simple(Int32(block.count.count), block.count, nil), H5Sclose,
+                                        "\(target.path): memory space")
                 try check(move(dataset, type.id, memory.id, file.id, offset), .unreadable,
                           "\(target.path): \(what) \(block)")
                 offset += Int(block.elementCount) * target.elementSize
