@@ -12,7 +12,7 @@ import HDF5
 ///    keeps its other stored bytes) and elements between `keptBytes` and the old size that
 ///    were not written (they become the fill value, as after a truncate-and-grow).
 ///    Memory: one piece buffer plus libhdf5's chunk cache (about two slabs).
-enum RawArrayApply {
+package enum RawArrayApply {
     struct Begun {
         var target: RawArrayTarget
         /// The raw-array file's size before the change.
@@ -54,7 +54,7 @@ enum RawArrayApply {
     }
 
     /// The element-aligned byte runs that change, in order.
-    static func changedRuns(_ change: RawArrayWrite, elementSize: UInt64, storedBytes: UInt64) -> ByteRanges {
+    package static func changedRuns(_ change: RawArrayWrite, elementSize: UInt64, storedBytes: UInt64) -> ByteRanges {
         var written = ByteRanges(change.written)
         written.clip(to: change.size)
         var runs = ByteRanges()
@@ -69,7 +69,7 @@ enum RawArrayApply {
     }
 
     /// Piece size: whole slabs of chunks where they are 4 to 32 MiB, whole elements always.
-    static func pieceBytes(slabBytes: UInt64, elementSize: UInt64) -> UInt64 {
+    package static func pieceBytes(slabBytes: UInt64, elementSize: UInt64) -> UInt64 {
         let low: UInt64 = 4 << 20, high: UInt64 = 32 << 20
         var piece = max(slabBytes, elementSize)
         if piece < low { piece *= (low + piece - 1) / piece }
