@@ -237,3 +237,40 @@ def test_a_filter_libhdf5_cannot_apply_answers_eio_and_changes_nothing(mounter, 
     unmount_cli(mounter, mnt)
     with h5py.File(container, "r") as f:
         assert np.array_equal(f["x"][()], values)
+
+
+def test_lz4_and_bitshuffle_datasets_are_writable_with_the_plugin(mounter, tmp_path, monkeypatch):
+    hdf5plugin = pytest.importorskip("hdf5plugin")
+    values = np.arange(4000, dtype="<u4").reshape(40, 100)
+    container = make(tmp_path / "c.h5", {"lz4": (values, dict(chunks=(8, 100), **hdf5plugin.LZ4())),
+                                         "bslz4": (values, dict(chunks=(8, 100), maxshape=(None, 100),
+                                                                **hdf5plugin.Bitshuffle()))})
+    monkeypatch.setenv("HDF5_PLUGIN_PATH", hdf5plugin.PLUGIN_PATH)
+    mnt = mounter(container)
+    row = np.full(100, 0xDEADBEEF, dtype="<u4")
+    patch(mnt / "lz4", 13 * 400 + 6, row.tobytes())               # unaligned, across two chunks
+    with open(mnt / "bslz4", "ab") as f:
+        f.write(row.tobytes())
+    unmount_cli(mounter, mnt)
+    expected = bytearray(values.tobytes())
+    expected[13 * 400 + 6:13 * 400 + 6 + 400] = row.tobytes()
+    with h5py.File(container, "r") as f:
+        assert f["lz4"][()].tobytes() == bytes(expected)
+        assert f["bslz4"].shape == (41, 100) and np.array_equal(f["bslz4"][40], row)
+        assert f["lz4"].id.get_create_plist().get_filter(0)[0] == 32004
+
+
+def test_json_lines_datasets_and_external_files_are_not_writable(mounter, tmp_path):
+    other = make(tmp_path / "other.h5", {"x": (np.arange(10, dtype="<i2"), {})})
+    container = tmp_path / "c.h5"
+    with h5py.File(container, "w") as f:
+        f.create_dataset("ragged", data=np.array([np.arange(3), np.arange(2)], dtype=object),
+                         dtype=h5py.vlen_dtype("i4"))
+        f["ext"] = h5py.ExternalLink(str(other), "/x")
+    mnt = mounter(container)
+    expect_errno(errno.EPERM, lambda: patch(mnt / "ragged", 0, b"[1]"), "a JSON-lines dataset")
+    target = mnt / os.readlink(mnt / "ext") if not os.path.isabs(os.readlink(mnt / "ext")) else Path(os.readlink(mnt / "ext"))
+    assert np.array_equal(np.fromfile(target, dtype="<i2"), np.arange(10))
+    expect_errno(errno.EROFS, lambda: patch(target, 0, b"\1\0"), "a dataset under /.external/")
+    unmount_cli(mounter, mnt)
+    assert np.array_equal(dataset(other, "x"), np.arange(10))
