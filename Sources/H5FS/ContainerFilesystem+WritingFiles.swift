@@ -151,8 +151,9 @@ extension ContainerFilesystem {
     }
 
     package func synchronize(_ node: NodeID, handle: UInt64) throws(FSError) {
-        if let writes, writes.active(node)?.typed != nil {
+        if let writes, let open = writes.active(node), let typed = open.typed {
             // A typed file's change is applied and journaled now, as at a close.
+            try typed.syncSpool(path: open.path)
             try store(node)
             do { try writes.workingCopy.sync() } catch { throw FSError(error.code, "node \(node): \(error.message)") }
             return

@@ -96,6 +96,16 @@ final class TypedWrite: Sendable {
         return count
     }
 
+    /// fsync of the written bytes (before the change that points at them is recorded).
+    func syncSpool(path: H5Path) throws(FSError) {
+        guard let spool = state.withLock({ $0.spool }) else { return }
+        do throws(StagingError) {
+            try spool.sync()
+        } catch {
+            throw FSError(error.code, "\(path): \(error.message)")
+        }
+    }
+
     /// The change to store (nil when nothing changed since the last store).
     func pendingChange(path: H5Path) throws(FSError) -> (RawArrayWrite, Spool?)? {
         try state.withLock { (s) throws(FSError) -> (RawArrayWrite, Spool?)? in

@@ -127,6 +127,29 @@ final class TypedWriteTests: XCTestCase {
         XCTAssertEqual(errno { _ = try fs.open(text, flags: O_WRONLY) }, EPERM)
     }
 
+    func test_fsync_stores_and_an_unlinked_open_dataset_is_dropped() throws {
+        let (fs, path) = try mount()
+        let fixed = try fs.lookup(parent: 1, name: "fixed").node
+        let handle = try fs.open(fixed, flags: O_RDWR)
+        try write(fs, fixed, handle, [42, 0, 0, 0], at: 12)
+        try fs.synchronize(fixed, handle: handle)
+        let other = try fs.open(fixed, flags: O_RDONLY)
+        XCTAssertEqual(try fs.read(fixed, handle: other, offset: 12, size: 4), [42, 0, 0, 0], "stored by fsync")
+        fs.release(fixed, handle: other)
+        try write(fs, fixed, handle, [43, 0, 0, 0], at: 8)
+        try fs.unlink(parent: 1, name: "fixed")
+        XCTAssertEqual(try fs.read(fixed, handle: handle, offset: 8, size: 8), [43, 0, 0, 0, 42, 0, 0, 0],
+                       "an open descriptor keeps reading it")
+        try fs.flush(fixed, handle: handle)
+        fs.release(fixed, handle: handle)
+        try fs.commit()
+        try Python.run("""
+        import sys, h5py
+        f = h5py.File(sys.argv[1], 'r')
+        assert 'fixed' not in f and '.h5mount-unlinked' not in f, list(f)
+        """, arguments: [path])
+    }
+
     func test_geometry_of_scalar_fixed_and_unlimited_datasets() throws {
         let unlimited = try XCTUnwrap(RawArrayGeometry(DatasetInfo(
             type: .integer(size: 2, signed: false, order: .little), shape: [3, 4], maxShape: [nil, 4],
