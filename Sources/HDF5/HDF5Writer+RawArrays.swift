@@ -79,7 +79,7 @@ extension HDF5Writer {
             let access = try Handle(H5Pcreate(h5m_p_dataset_access()), H5Pclose, "dataset access list")
             // Two slabs plus a chunk: a sequential writer completes one row of chunks while
             // starting the next. w0 = 1: evict fully written chunks first.
-            let cacheBytes = min(max(2 * slab, 1 << 20), 512 << 20)
+            let cacheBytes = min(max(2 * slab, 1 << 20), 256 << 20)
             try check(H5Pset_chunk_cache(access.id, 100_003, Int(cacheBytes), 1.0), .invalidArgument,
                       "\(path): chunk cache")
             let dataset = try Self.openRawDataset(file, path, access: access.id).release()
