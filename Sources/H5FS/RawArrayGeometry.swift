@@ -27,7 +27,7 @@ struct RawArrayGeometry: Sendable, Hashable {
 
     var growable: Bool { fixedBytes == nil }
 
-    /// A write ending at byte `end` (`limit`: the largest size the open allows).
+    /// A write ending at byte `end`: EFBIG past the end of a fixed shape.
     func checkWrite(end: UInt64, path: H5Path) throws(FSError) {
         if let fixedBytes, end > fixedBytes {
             throw FSError(EFBIG, "\(path): a write up to byte \(end) is past the end (\(fixedBytes) bytes) "
