@@ -274,3 +274,18 @@ def test_json_lines_datasets_and_external_files_are_not_writable(mounter, tmp_pa
     expect_errno(errno.EROFS, lambda: patch(target, 0, b"\1\0"), "a dataset under /.external/")
     unmount_cli(mounter, mnt)
     assert np.array_equal(dataset(other, "x"), np.arange(10))
+
+
+def test_numpy_memmap_r_plus_writes_through(mounter, tmp_path):
+    values = np.arange(3 * 4, dtype="<f4").reshape(3, 4)
+    container = make(tmp_path / "c.h5", {"m": (values, dict(chunks=(1, 4), compression="gzip"))})
+    mnt = mounter(container)
+    mapped = np.memmap(mnt / "m", dtype="<f4", mode="r+", shape=(3, 4))
+    mapped[1] = -5
+    mapped.flush()
+    del mapped
+    expected = values.copy()
+    expected[1] = -5
+    assert np.array_equal(np.fromfile(mnt / "m", dtype="<f4").reshape(3, 4), expected)
+    unmount_cli(mounter, mnt)
+    assert np.array_equal(dataset(container, "m"), expected)
