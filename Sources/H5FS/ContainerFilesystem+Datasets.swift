@@ -89,7 +89,7 @@ extension ContainerFilesystem {
         }
     }
 
-    private func sidecarNode(id: NodeID, file: MountedFile, objectPath: H5Path, json: JSONValue, time: Timestamp) -> Node {
+    func sidecarNode(id: NodeID, file: MountedFile, objectPath: H5Path, json: JSONValue, time: Timestamp) -> Node {
         let bytes = Array(json.prettyText.utf8)
         return Node(id: id, kind: .sidecar(file: file.index, objectPath: objectPath, content: .rendered(bytes)),
                     attributes: makeAttributes(id: id, mode: S_IFREG | fileMode(file), linkCount: 1,

@@ -23,6 +23,8 @@ struct ActiveFile: Sendable {
     var metadata: StoredMetadata
     /// mtime follows writes unless utimens set it explicitly.
     var explicitTime = false
+    /// A typed dataset written in place (then `spool` stays nil): its written bytes.
+    var typed: TypedWrite? = nil
 }
 
 /// The write side of a mount: the working copy and the files open for writing.

@@ -45,6 +45,8 @@ package enum JournalRecord: Sendable, Hashable {
     case packAbandon(token: UInt64)
     /// The working copy (this identity) is about to replace the container.
     case committing(FileIdentity)
+    /// Bytes written into a typed dataset's raw-array file (its spool is kept until commit).
+    case rawArrayWrite(RawArrayWrite)
 
     func encode(into writer: inout ByteWriter) {
         switch self {
@@ -77,6 +79,7 @@ package enum JournalRecord: Sendable, Hashable {
         case .packLink(let token, let path, let replacing): writer.u8(14); writer.u64(token); writer.path(path); writer.bool(replacing)
         case .packAbandon(let token): writer.u8(15); writer.u64(token)
         case .committing(let identity): writer.u8(16); writer.identity(identity)
+        case .rawArrayWrite(let change): writer.u8(17); change.encode(into: &writer)
         }
     }
 
@@ -113,6 +116,7 @@ package enum JournalRecord: Sendable, Hashable {
         case 14: return .packLink(token: try reader.u64(), path: try reader.path(), replacing: try reader.bool())
         case 15: return .packAbandon(token: try reader.u64())
         case 16: return .committing(try reader.identity())
+        case 17: return .rawArrayWrite(try RawArrayWrite.decode(&reader))
         default: throw ByteReader.Overrun()
         }
     }
