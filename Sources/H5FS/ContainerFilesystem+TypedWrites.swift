@@ -26,9 +26,8 @@ extension ContainerFilesystem {
         do { refusal = try writes.workingCopy.rawWriteRefusal(at: path) } catch { throw FSError(error.code, "\(path): \(error.message)") }
         if let refusal {
             guard case .filterUnavailable = refusal else { throw FSError(EPERM, "\(path): not writable: \(refusal)") }
-            let failure = FSError(EIO, "\(path): not writable: \(refusal)")
-            log("write error: \(failure.message)")
-            throw failure
+            // EIO: the bridge logs it where it answers it.
+            throw FSError(EIO, "\(path): not writable: \(refusal)")
         }
         let handle = nextHandle()
         writes.openGate(node.id)
@@ -81,7 +80,7 @@ extension ContainerFilesystem {
         do {
             try body(open.path)
         } catch {
-            if error.errno == EIO || error.errno == ENOSPC { log("write error: \(error.message)") }
+            if error.errno == ENOSPC { logFailure("write error", error) }
             throw error
         }
         writes.state.withLock { s in
@@ -134,7 +133,7 @@ extension ContainerFilesystem {
         if let sidecar, let sidecarKey { refreshSidecar(sidecar.id, key: sidecarKey, of: node) }
         typed.reset(storedBytes: (try? existing(node))?.storedContentSize ?? change.size)
         if let failure {
-            log("write error: \(failure.message)")
+            logFailure("write error", failure)
             throw failure
         }
     }
