@@ -173,3 +173,24 @@ def test_recover_on_a_terminal_shows_its_progress_and_quiet_prints_nothing(mount
         assert code == 0 and text == "", (on_terminal, code, text)
         files |= more
     assert files_of(dump(container)) == expect(files)
+
+
+def test_recover_through_pipes_prints_plain_lines(mounter, monkeypatch, tmp_path):
+    container = tmp_path / "c.h5"
+    mnt = mounter(container, "-o", "compression=none")
+    files = fill(mnt, 1, 12 * MiB)
+    kill_mount(mounter, mnt)
+    monkeypatch.setenv(THROTTLE, str(2 * MiB))
+    started = time.monotonic()
+    result = run([mounter.binary, "--recover", os.fspath(container)], timeout=120)
+    seconds = time.monotonic() - started
+    assert result.returncode == 0, result.stderr
+    resolved = os.path.realpath(container)
+    assert re.fullmatch(rf"recovered {re.escape(os.fspath(container))}: 1 file restored, 0 lost, \d+ changes? replayed; "
+                        r"committed\n", result.stdout), result.stdout
+    lines = result.stderr.splitlines()
+    assert 1 <= len(lines) <= seconds / 5 + 1, (seconds, result.stderr)
+    assert all(line.startswith("h5mount: recovering c.h5: ") for line in lines), result.stderr
+    assert any(" written to disk" in line for line in lines), result.stderr
+    assert "\r" not in result.stderr and "\x1b" not in result.stderr
+    assert files_of(dump(resolved)) == expect(files)
