@@ -63,3 +63,12 @@ package struct CommitProgress: Sendable, Hashable {
 /// Who hears about a commit's progress: called on the committing thread only, often (per file,
 /// per few MiB); a sink that does real work throttles itself (`ProgressRecord`).
 package typealias CommitProgressSink = (CommitProgress) -> Void
+
+/// `sink`, with every value saying that the commit makes `count` files the container's.
+func countingFilesStored(_ count: Int, _ sink: @escaping CommitProgressSink) -> CommitProgressSink {
+    { progress in
+        var progress = progress
+        progress.filesStored = count
+        sink(progress)
+    }
+}

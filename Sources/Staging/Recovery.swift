@@ -48,7 +48,7 @@ extension WorkingCopy {
     /// `progress` hears where it stands: copying, replaying (records), closing, syncing, replacing.
     @discardableResult
     package static func recover(container: String, force: Bool = false, threads: Int = WorkerPool.onlineCores,
-                                progress: CommitProgressSink = { _ in }) throws(StagingError) -> RecoveryReport {
+                                progress: @escaping CommitProgressSink = { _ in }) throws(StagingError) -> RecoveryReport {
         let directory = WorkDirectory(container: container)
         guard directory.exists else { return RecoveryReport(outcome: .nothingToRecover) }
         let lock = try directory.acquireLock()
@@ -90,6 +90,7 @@ extension WorkingCopy {
             }
             report.damagedFiles = replay.damagedStillLinked()
         }
+        let progress = countingFilesStored(report.filesFromJournal + report.filesFromSpools, progress)
         progress(CommitProgress(.closing))
         try store { () throws(StoreError) in try writer.close() }
         let journal = try Journal.reopen(path: directory.journalPath)

@@ -50,12 +50,7 @@ extension WorkingCopy {
             let discarded = state.openSpools.count
             for spool in state.openSpools.values { spool.remove() }
             state.openSpools = [:]
-            let stored = state.filesStored
-            let progress: CommitProgressSink = { value in
-                var value = value
-                value.filesStored = stored
-                progress(value)
-            }
+            let progress = countingFilesStored(state.filesStored, progress)
             progress(CommitProgress(.closing))
             try store { () throws(StoreError) in try session.writer.close() }
             let outcome: CommitReport.Outcome

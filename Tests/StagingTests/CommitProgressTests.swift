@@ -168,6 +168,7 @@ final class CommitProgressTests: StagingTestCase {
         XCTAssertEqual(replaying.map(\.done), Array(1...UInt64(replaying.count)), "one step per journal record")
         XCTAssertEqual(replaying.last?.total, UInt64(replaying.count))
         XCTAssertEqual(replaying.last?.files, 3)
+        XCTAssertTrue(seen.filter { $0.phase == .syncing }.allSatisfy { $0.filesStored == 3 }, "the files it commits")
     }
 
     func testTestOnlyThrottleSlowsTheSyncToTheGivenRate() throws {
