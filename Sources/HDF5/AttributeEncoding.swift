@@ -7,7 +7,7 @@ import H5Model
 /// - string → variable-length UTF-8 string (what h5py writes for `str`);
 /// - integers → int64, or uint64 when a value needs it and none is negative;
 /// - any double among numbers → float64;
-/// - bool → h5py's bool enum (int8, FALSE = 0, TRUE = 1), which reads back as 0/1;
+/// - bool → h5py's bool enum (int8, FALSE = 0, TRUE = 1), which reads back as true/false;
 /// - null → a null dataspace (h5py's `Empty`), which reads back as null;
 /// - rectangular nested arrays of one of those → an N-D attribute ([] is float64, shape (0,)).
 /// Objects, ragged arrays, nulls inside arrays and mixed strings and numbers are refused.
