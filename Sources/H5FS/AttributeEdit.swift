@@ -55,10 +55,36 @@ enum AttributeRules {
         case .string("-Infinity"): return .double(-.infinity)
         case .string, .object: return .string(text)
         case .array:
-            return (try? checkValue(parsed, name: name)) == nil ? .string(text) : parsed
+            return (try? checkValue(parsed, name: name)) == nil ? .string(text) : floatsRead(parsed)
         case .null, .bool, .int, .uint, .double:
             return parsed
         }
+    }
+
+    /// An array of numbers with "NaN", "Infinity" or "-Infinity" among them, as the floats
+    /// they spell (how a float array renders them); anything else as it is.
+    static func floatsRead(_ value: JSONValue) -> JSONValue {
+        var numbers = false, others = false
+        func scan(_ v: JSONValue) {
+            switch v {
+            case .array(let items): items.forEach(scan)
+            case .int, .uint, .double: numbers = true
+            case .string("NaN"), .string("Infinity"), .string("-Infinity"): break
+            default: others = true
+            }
+        }
+        scan(value)
+        guard numbers, !others else { return value }
+        func convert(_ v: JSONValue) -> JSONValue {
+            switch v {
+            case .array(let items): return .array(items.map(convert))
+            case .string("NaN"): return .double(.nan)
+            case .string("Infinity"): return .double(.infinity)
+            case .string("-Infinity"): return .double(-.infinity)
+            default: return v
+            }
+        }
+        return convert(value)
     }
 
     /// Equality of JSON values as numbers and text, not as Swift cases: 3, 3 as uint64 and

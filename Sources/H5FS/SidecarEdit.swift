@@ -50,7 +50,8 @@ enum SidecarEdit {
         for name in present.keys.sorted() where !keep.contains(name) {
             edits.append(.remove(name: name))
         }
-        for member in wanted {
+        for written in wanted {
+            let member = JSONMember(key: written.key, value: AttributeRules.floatsRead(written.value))
             if let old = present[member.key], AttributeRules.same(old, member.value) { continue }
             // Content that cannot be stored is invalid content, reserved names included.
             do { try AttributeRules.checkName(member.key) } catch { throw FSError(EINVAL, error.message) }
