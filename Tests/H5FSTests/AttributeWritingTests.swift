@@ -253,16 +253,19 @@ final class AttributeWritingTests: XCTestCase {
         XCTAssertEqual(try fs.listDirectory(g).map(\.name), [".attrs"])
 
         // A new sidecar that is never written goes away at close; one of nothing is a plain file.
-        let (empty, emptyHandle) = try fs.create(parent: 1, name: "typed.attrs.attrs", mode: 0o644, flags: O_WRONLY | O_CREAT)
+        let other = try fs.create(parent: 1, name: "other", mode: 0o644, flags: O_WRONLY | O_CREAT)
+        try fs.flush(other.0.node, handle: other.1)
+        fs.release(other.0.node, handle: other.1)
+        let (empty, emptyHandle) = try fs.create(parent: 1, name: "other.attrs", mode: 0o644, flags: O_WRONLY | O_CREAT)
+        try fs.flush(empty.node, handle: emptyHandle)
         fs.release(empty.node, handle: emptyHandle)
+        XCTAssertEqual(errno { _ = try fs.lookup(parent: 1, name: "other.attrs") }, ENOENT)
+        XCTAssertFalse(try fs.listDirectory(1).map(\.name).contains("other.attrs"))
         let (touched, touchedHandle) = try fs.create(parent: g, name: "x.attrs", mode: 0o644, flags: O_WRONLY | O_CREAT)
         try fs.flush(touched.node, handle: touchedHandle)
         fs.release(touched.node, handle: touchedHandle)
         XCTAssertEqual(try fs.listDirectory(g).map(\.name).sorted(), [".attrs", "x.attrs"], "no object x: x.attrs is a file")
         // A new sidecar with invalid JSON: EINVAL at close, and no sidecar after.
-        let other = try fs.create(parent: 1, name: "other", mode: 0o644, flags: O_WRONLY | O_CREAT)
-        try fs.flush(other.0.node, handle: other.1)
-        fs.release(other.0.node, handle: other.1)
         let (wrong, wrongHandle) = try fs.create(parent: 1, name: "other.attrs", mode: 0o644, flags: O_WRONLY | O_CREAT)
         _ = try Array("{".utf8).withUnsafeBytes { try fs.write(wrong.node, handle: wrongHandle, offset: 0, data: $0) }
         XCTAssertEqual(errno { try fs.flush(wrong.node, handle: wrongHandle) }, EINVAL)
