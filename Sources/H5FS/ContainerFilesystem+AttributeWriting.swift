@@ -85,20 +85,9 @@ extension ContainerFilesystem {
         }
     }
 
-    /// The edits, in order, as one change each (each journaled).
+    /// The edits as one journaled change, all or nothing.
     func applyAttributeEdits(_ edits: [AttributeEdit], at path: H5Path) throws(FSError) {
-        try change("attributes of \(path)") { (copy) throws(StagingError) in
-            try ContainerFilesystem.apply(edits, at: path, copy)
-        }
-    }
-
-    static func apply(_ edits: [AttributeEdit], at path: H5Path, _ copy: WorkingCopy) throws(StagingError) {
-        for edit in edits {
-            switch edit {
-            case .set(let name, let value): try copy.setAttribute(of: path, name: name, value: value)
-            case .remove(let name): try copy.deleteAttribute(of: path, name: name)
-            }
-        }
+        try change("attributes of \(path)") { (copy) throws(StagingError) in try copy.changeAttributes(of: path, edits) }
     }
 
     /// Rebuilds a dataset's node (same id) after its attributes changed, and its sidecar:
@@ -118,14 +107,15 @@ extension ContainerFilesystem {
         let key = NodeKey.sidecar(file: 0, address: info.address)
         guard let sidecar = nodes.node(forKey: key) else { return }
         guard description.hasSidecar else { return nodes.unbind(key) }
-        let full: DatasetInfo
-        if let known = description.info {
-            full = known
-        } else {
-            do { full = try file.reader.dataset(at: path) } catch { throw FSError(error, context: path.description) }
-        }
-        let json = SidecarBuilder.dataset(full, rendering: description.rendering, attributes: description.attributes)
+        let json = SidecarBuilder.dataset(try fullInfo(description, at: path), rendering: description.rendering,
+                                          attributes: description.attributes)
         nodes.replace(sidecarNode(id: sidecar.id, file: file, objectPath: path, json: json, time: .now))
+    }
+
+    /// The dataset's full description (byte datasets without attributes are described lazily).
+    func fullInfo(_ description: DatasetDescription, at path: H5Path) throws(FSError) -> DatasetInfo {
+        if let known = description.info { return known }
+        do { return try files.container.reader.dataset(at: path) } catch { throw FSError(error, context: path.description) }
     }
 
     /// A group's sidecar after its attributes changed: new content, or gone with the last one.

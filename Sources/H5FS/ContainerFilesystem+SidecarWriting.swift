@@ -146,10 +146,10 @@ extension ContainerFilesystem {
     /// rename(2) of a regular file over a sidecar: its text is applied, and it goes.
     func renameOverSidecar(source: Node, parent: NodeID, name: String, sidecar: Node) throws(FSError) {
         guard case .sidecar(0, let objectPath, _) = sidecar.kind else { throw FSError(EPERM, "not a sidecar") }
-        guard case .dataset = source.kind, source.attributes.size <= UInt64(SidecarEdit.maximumSize) else {
+        guard case .dataset = source.kind, try attributes(of: source.id).size <= UInt64(SidecarEdit.maximumSize) else {
             throw FSError(EINVAL, "\(name): only a file of JSON can replace a sidecar")
         }
-        let text = try read(source.id, handle: 0, offset: 0, size: Int(source.attributes.size))
+        let text = try read(source.id, handle: 0, offset: 0, size: Int(try attributes(of: source.id).size))
         try applySidecar(text, to: objectPath)
         try unlink(parent: parent, name: name)
     }
@@ -172,12 +172,7 @@ extension ContainerFilesystem {
                 throw FSError(error, context: path.description)
             }
             guard case .dataset(_, _, _, let description) = node.kind else { throw FSError(EIO, "\(path): not a dataset") }
-            let full: DatasetInfo
-            if let known = description.info {
-                full = known
-            } else {
-                do { full = try reader.dataset(at: path) } catch { throw FSError(error, context: path.description) }
-            }
+            let full = try fullInfo(description, at: path)
             try changeAttributes(of: node.id) { (current) throws(FSError) -> [AttributeEdit] in
                 let shown = SidecarBuilder.dataset(full, rendering: description.rendering, attributes: current)
                 return try SidecarEdit.edits(written: text, current: shown)

@@ -252,7 +252,9 @@ extension ContainerFilesystem {
             try copy.packFile(spool, at: open.path)
             try copy.setAttribute(of: open.path, name: StoredMetadata.attributeName, value: open.metadata.value)
             let attributes = AttributeEdit.applying(open.attributeEdits, to: [])
-            try ContainerFilesystem.apply(attributes.map { .set(name: $0.name, value: $0.value) }, at: open.path, copy)
+            if !attributes.isEmpty {
+                try copy.changeAttributes(of: open.path, attributes.map { .set(name: $0.name, value: $0.value) })
+            }
         } catch {
             // The file could not be stored (a full disk): its bytes are given up, so the
             // session can go on and commit; the writer gets the error from close().

@@ -224,6 +224,8 @@ final class AttributeWritingTests: XCTestCase {
             #"{"attributes": {"h5mount.stat": 1}}"#, #"{"attributes": {"a": 1, "a": 2}}"#, #"{"attributes": {"": 1}}"#,
             #"{"attributes": {"a": [[1], [1, 2]]}}"#, #"{"unknown": 1, "attributes": {}}"#,
             withAttributes(changedDtype, [("new", .int(1))]).prettyText,
+            // libhdf5 refuses the second (over 64 KiB in an old-format header): the first is undone.
+            withAttributes(shown, [("units", .string("cm")), ("big", .array((0..<20_000).map { .int(Int64($0)) }))]).prettyText,
         ]
         for text in bad {
             XCTAssertEqual(errno { try self.writeSidecar(fs, node, text) }, EINVAL, text)

@@ -19,14 +19,14 @@ final class AttributeTypeTests: XCTestCase {
     }
 
     /// A copy of types.h5, whose /attrs group has attributes of many types.
-    private func typesCopy() throws -> String {
+    func typesCopy() throws -> String {
         let path = directory + "/types.h5"
         try FileManager.default.copyItem(atPath: try Corpus.path("types.h5"), toPath: path)
         return path
     }
 
     /// name -> numpy dtype string (h5py's view) of the attributes of `object`.
-    private func dtypes(_ path: String, _ object: String) throws -> [String: String] {
+    func dtypes(_ path: String, _ object: String) throws -> [String: String] {
         let script = """
         import h5py, json, sys
         with h5py.File(sys.argv[1], "r") as f:
@@ -132,5 +132,27 @@ final class AttributeTypeTests: XCTestCase {
         assertStoreError(.invalidArgument) {
             try HDF5Writer.validateAttribute(name: "a", value: .array([.array([.int(1)]), .array([])]))
         }
+    }
+}
+
+extension AttributeTypeTests {
+    func testAnEditLibhdf5RefusesChangesNothing() throws {
+        // types.h5 is h5py's default format: an attribute's data must fit a 64 KiB header message.
+        let path = try typesCopy()
+        let writer = try HDF5Writer.open(path: path)
+        let g = H5Path.p("/attrs")
+        let before = try HDF5Container.open(path: path).attributes(of: g)
+        try writer.close()
+        let again = try HDF5Writer.open(path: path)
+        let big = JSONValue.array((0..<20_000).map { .int(Int64($0)) })
+        assertStoreError(.invalidArgument) {
+            try again.changeAttributes(of: g, [.set(name: "int", value: .int(1)), .remove(name: "float"),
+                                               .set(name: "new", value: .string("x")), .set(name: "big", value: big)])
+        }
+        assertStoreError(.notFound) { try again.changeAttributes(of: g, [.remove(name: "absent")]) }
+        XCTAssertEqual(again.openObjectCount(), 0)
+        try again.close()
+        XCTAssertEqual(try HDF5Container.open(path: path).attributes(of: g), before, "values and names as they were")
+        XCTAssertEqual(try dtypes(path, "/attrs")["int"], try dtypes(try Corpus.path("types.h5"), "/attrs")["int"])
     }
 }

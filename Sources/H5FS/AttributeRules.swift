@@ -2,18 +2,6 @@ import Glibc
 import H5Model
 import HDF5
 
-/// One change to an object's user attributes, from setxattr, removexattr or a sidecar.
-enum AttributeEdit: Sendable, Hashable {
-    case set(name: String, value: JSONValue)
-    case remove(name: String)
-
-    var name: String {
-        switch self {
-        case .set(let name, _), .remove(let name): return name
-        }
-    }
-}
-
 /// The rules shared by extended attributes and sidecars (docs/writing.md, "Attributes").
 enum AttributeRules {
     /// A user attribute name must be storable and not reserved: `h5mount.*` attributes hold
