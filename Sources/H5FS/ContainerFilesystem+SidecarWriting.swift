@@ -69,17 +69,18 @@ extension ContainerFilesystem {
     func writeSidecar(handle: UInt64, offset: UInt64, data: UnsafeRawBufferPointer) throws(FSError) -> Int? {
         guard let writes else { return nil }
         return try writes.state.withLock { (s) throws(FSError) -> Int? in
-            guard var edit = s.sidecarEdits[handle] else { return nil }
+            // In place (no copy of the edit held meanwhile): a copy per write would be quadratic.
+            guard let count = s.sidecarEdits[handle]?.bytes.count else { return nil }
             let (end, overflow) = offset.addingReportingOverflow(UInt64(data.count))
             guard !overflow, end <= UInt64(SidecarEdit.maximumSize) else {
-                throw FSError(EFBIG, "\(edit.objectPath): a sidecar holds at most \(SidecarEdit.maximumSize) bytes")
+                throw FSError(EFBIG, "\(s.sidecarEdits[handle]!.objectPath): a sidecar holds at most \(SidecarEdit.maximumSize) bytes")
             }
-            if edit.bytes.count < Int(end) { edit.bytes += [UInt8](repeating: 0, count: Int(end) - edit.bytes.count) }
-            edit.bytes.withUnsafeMutableBytes { target in
+            let grow = Int(end) - count
+            if grow > 0 { s.sidecarEdits[handle]!.bytes.append(contentsOf: repeatElement(0, count: grow)) }
+            s.sidecarEdits[handle]!.bytes.withUnsafeMutableBytes { target in
                 if !data.isEmpty { (target.baseAddress! + Int(offset)).copyMemory(from: data.baseAddress!, byteCount: data.count) }
             }
-            edit.dirty = true
-            s.sidecarEdits[handle] = edit
+            s.sidecarEdits[handle]!.dirty = true
             return data.count
         }
     }
