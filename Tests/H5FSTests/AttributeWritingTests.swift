@@ -34,12 +34,7 @@ final class AttributeWritingTests: XCTestCase {
                 f.create_dataset("bytes", data=np.frombuffer(b"hello", dtype="u1"))
                 f.create_group("g")
             """
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: try Corpus.pythonPath())
-            process.arguments = ["-c", script, path]
-            try process.run()
-            process.waitUntilExit()
-            XCTAssertEqual(process.terminationStatus, 0)
+            _ = try PythonScript.run(script, arguments: [path])
         }
         let fs = try ContainerFilesystem(containerPath: path, options: MountOptions(readOnly: readOnly, uid: 1000, gid: 100))
         return (fs, path)

@@ -37,16 +37,8 @@ final class AttributeTypeTests: XCTestCase {
                 out[k] = t.str if h5py.check_string_dtype(t) is None else "str:" + h5py.check_string_dtype(t).encoding + ":" + str(h5py.check_string_dtype(t).length)
             print(json.dumps(out))
         """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try Corpus.pythonPath())
-        process.arguments = ["-c", script, path, object]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0)
-        return try JSONDecoder().decode([String: String].self, from: data)
+        let printed = try PythonScript.run(script, arguments: [path, object])
+        return try JSONDecoder().decode([String: String].self, from: Data(printed.utf8))
     }
 
     func testValuesThatFitKeepTheType() throws {
