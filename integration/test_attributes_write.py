@@ -36,6 +36,8 @@ def make_container(path):
         d.attrs["shape_hint"] = np.array([[1, 2], [3, 4]], dtype=">i4")
         f.create_dataset("bytes", data=np.frombuffer(b"hello", dtype="u1"))
         f.create_group("g").attrs["title"] = "run 1"
+        n = f.create_dataset("nanfill", shape=(4,), dtype="<f8", fillvalue=np.nan, chunks=(2,), compression="gzip")
+        n.attrs["limits"] = np.array([0.0, np.inf])
     return path
 
 
@@ -157,6 +159,13 @@ def test_sidecar_json_edits_round_trip(mounter, tmp_path):
     assert os.getxattr(mnt / "g", "user.title") == b"run 3"
     assert sorted(os.listdir(mnt / "g")) == [".attrs"], "sed's temporary file is gone"
     written = json.load(open(side))
+    # Non-finite floats render as "NaN"/"Infinity" strings; Python reads and writes them as such.
+    nan_side = mnt / "nanfill.attrs"
+    n = json.load(open(nan_side))
+    assert n["fillvalue"] == "NaN" and n["attributes"]["limits"] == [0.0, "Infinity"]
+    n["attributes"]["limits"] = [-1.0, "Infinity"]
+    with open(nan_side, "w") as out:
+        json.dump(n, out)
     unmount_cli(mounter, mnt)
 
     after = attributes(container, "/typed", "/bytes", "/g")
@@ -165,6 +174,7 @@ def test_sidecar_json_edits_round_trip(mounter, tmp_path):
     assert after["/typed"]["added"] == [[1.5, 2.5], "<f8"] and "units" not in after["/typed"]
     assert after["/bytes"] == {"ok": [True, "|b1"], "version": [2, "<i8"]}
     assert after["/g"] == {"n": [[[1, 2], [3, 4]], "<i8"], "title": ["run 3", "|O"]}
+    assert attributes(container, "/nanfill")["/nanfill"] == {"limits": [[-1.0, float("inf")], "<f8"]}
     again = mounter(container)
     reread = json.load(open(again / "typed.attrs"))
     assert reread["attributes"] == written["attributes"], "sidecar JSON -> HDF5 -> the same sidecar JSON"

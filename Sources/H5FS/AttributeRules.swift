@@ -76,7 +76,8 @@ enum AttributeRules {
     }
 
     /// Equality of JSON values as numbers and text, not as Swift cases: 3, 3 as uint64 and
-    /// 3.0 are one value; object members compare by key, in any order. A sidecar's
+    /// 3.0 are one value, and a float NaN equals the text "NaN" it renders as (so does a
+    /// string attribute "NaN": both show the same); object members compare by key, in any order. A sidecar's
     /// unchanged attributes and keys are recognised this way after a reader's round trip
     /// (Python reads 3 and writes 3; numbers keep their value).
     static func same(_ a: JSONValue, _ b: JSONValue) -> Bool {
@@ -94,12 +95,16 @@ enum AttributeRules {
         }
     }
 
-    /// Numbers that a double holds exactly compare as doubles; big integers compare exactly above.
+    /// Numbers that a double holds exactly compare as doubles (big integers compare exactly
+    /// above); "NaN", "Infinity" and "-Infinity" are the floats they spell, as floats render.
     private static func number(_ value: JSONValue) -> Double? {
         switch value {
-        case .int(let i) where abs(i) < (1 << 53): return Double(i)
+        case .int(let i) where i.magnitude < (1 << 53): return Double(i)
         case .uint(let u) where u < (1 << 53): return Double(u)
         case .double(let d): return d
+        case .string("NaN"): return .nan
+        case .string("Infinity"): return .infinity
+        case .string("-Infinity"): return -.infinity
         default: return nil
         }
     }

@@ -152,6 +152,10 @@ final class AttributeWritingTests: XCTestCase {
         }
         XCTAssertTrue(AttributeRules.same(.int(3), .double(3)))
         XCTAssertTrue(AttributeRules.same(.uint(3), .int(3)))
+        XCTAssertTrue(AttributeRules.same(.double(.nan), .string("NaN")), "a NaN fill value read back by Python")
+        XCTAssertFalse(AttributeRules.same(.double(.infinity), .string("-Infinity")))
+        XCTAssertTrue(AttributeRules.same(.int(Int64.min), .int(Int64.min)))
+        XCTAssertFalse(AttributeRules.same(.int(Int64.min), .double(-9.2e18)))
         XCTAssertFalse(AttributeRules.same(.int(3), .string("3")))
         XCTAssertTrue(AttributeRules.same(.object([("a", .int(1)), ("b", .int(2))]), .object([("b", .int(2)), ("a", .double(1))])))
         XCTAssertFalse(AttributeRules.same(.object([("a", .int(1))]), .object([("a", .int(1)), ("b", .int(2))])))
