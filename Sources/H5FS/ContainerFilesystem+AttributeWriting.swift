@@ -85,6 +85,20 @@ extension ContainerFilesystem {
         }
     }
 
+    /// The xattrs a new file got before it was first stored, now that it has a dataset. If
+    /// libhdf5 refuses them the file stays stored without them, and the close says why.
+    func storePendingAttributes(_ open: ActiveFile) -> FSError? {
+        let attributes = AttributeEdit.applying(open.attributeEdits, to: [])
+        guard !attributes.isEmpty else { return nil }
+        do {
+            try applyAttributeEdits(attributes.map { .set(name: $0.name, value: $0.value) }, at: open.path)
+            return nil
+        } catch {
+            log("write error: \(error.message)")
+            return error
+        }
+    }
+
     /// The edits as one journaled change, all or nothing.
     func applyAttributeEdits(_ edits: [AttributeEdit], at path: H5Path) throws(FSError) {
         try change("attributes of \(path)") { (copy) throws(StagingError) in try copy.changeAttributes(of: path, edits) }

@@ -251,10 +251,6 @@ extension ContainerFilesystem {
         do {
             try copy.packFile(spool, at: open.path)
             try copy.setAttribute(of: open.path, name: StoredMetadata.attributeName, value: open.metadata.value)
-            let attributes = AttributeEdit.applying(open.attributeEdits, to: [])
-            if !attributes.isEmpty {
-                try copy.changeAttributes(of: open.path, attributes.map { .set(name: $0.name, value: $0.value) })
-            }
         } catch {
             // The file could not be stored (a full disk): its bytes are given up, so the
             // session can go on and commit; the writer gets the error from close().
@@ -277,8 +273,10 @@ extension ContainerFilesystem {
                 try copy.createHardLink(at: other, to: open.path)
             }
         }
+        let attributeFailure = storePendingAttributes(open)
         if let working = copy.workingPath { engine.invalidate(filePath: working) }
         try refreshDataset(node, at: open.path)
+        if let attributeFailure { throw attributeFailure }
     }
 
     /// The other paths of the dataset at `path` when it has several names (found by one
