@@ -35,17 +35,19 @@ extension ContainerFilesystem {
         return (attributes, handle)
     }
 
-    /// open(2) for writing: byte datasets only; the spool starts from the file's bytes unless O_TRUNC.
+    /// open(2) for writing: a byte dataset's spool starts from the file's bytes unless O_TRUNC;
+    /// typed datasets are written in place (ContainerFilesystem+TypedWrites).
     func openForWriting(_ node: Node, flags: Int32) throws(FSError) -> UInt64 {
         if case .sidecar(0, let objectPath, _) = node.kind {
             return try openSidecarForWriting(node, objectPath: objectPath, flags: flags)
         }
         guard case .dataset(0, let path, _, let description) = node.kind else {
+            if case .dataset = node.kind { throw FSError(EROFS, "node \(node.id): external files are read-only") }
             throw FSError(isReadOnly ? EROFS : EPERM, "node \(node.id): not a writable file")
         }
         let writes = try session(for: path)
         guard description.rendering == .bytes else {
-            throw FSError(EPERM, "\(path): typed datasets are not writable yet (only byte datasets are)")
+            return try openTypedForWriting(node, path: path, description: description, flags: flags, writes)
         }
         try startSession(writes)
         let handle = nextHandle()
@@ -84,6 +86,7 @@ extension ContainerFilesystem {
     }
 
     private func writeCurrent(_ node: NodeID, offset: UInt64, data: UnsafeRawBufferPointer, _ writes: WriteSession) throws(FSError) -> Int {
+        if let typed = writes.active(node)?.typed { return try writeTyped(node, typed, offset: offset, data: data, writes) }
         let (spool, open) = try spoolForWriting(node)
         do {
             try spool.write(data, at: offset)
@@ -110,9 +113,9 @@ extension ContainerFilesystem {
                 try truncateActive(node, to: size)
             } else {
                 let handle = try openForWriting(target, flags: size == 0 ? O_TRUNC : 0)
+                defer { releaseWriting(node, handle: handle) }
                 try truncateActive(node, to: size)
                 try store(node)
-                releaseWriting(node, handle: handle)
             }
         }
         guard changes.mode != nil || changes.uid != nil || changes.gid != nil || changes.modificationTime != nil
@@ -155,6 +158,13 @@ extension ContainerFilesystem {
     }
 
     package func synchronize(_ node: NodeID, handle: UInt64) throws(FSError) {
+        if let writes, let open = writes.active(node), let typed = open.typed {
+            // A typed file's change is applied and journaled now, as at a close.
+            try typed.syncSpool(path: open.path)
+            try store(node)
+            do { try writes.workingCopy.sync() } catch { throw FSError(error.code, "node \(node): \(error.message)") }
+            return
+        }
         guard let writes, let open = writes.active(node), let spool = open.spool else { return }
         do {
             try spool.sync()
@@ -233,6 +243,7 @@ extension ContainerFilesystem {
     }
 
     private func storeHoldingGate(_ node: NodeID, _ writes: WriteSession) throws(FSError) {
+        if let open = writes.active(node), let typed = open.typed { return try storeTyped(node, open, typed, writes) }
         let taken = writes.state.withLock { s -> ActiveFile? in
             guard var open = s.active[node], open.dirty, !open.unlinked, open.spool != nil else { return nil }
             let snapshot = open
@@ -308,6 +319,7 @@ extension ContainerFilesystem {
     }
 
     private func truncateCurrent(_ node: NodeID, to size: UInt64, _ writes: WriteSession) throws(FSError) {
+        if let typed = writes.active(node)?.typed { return try truncateTyped(node, typed, to: size, writes) }
         let (spool, open) = try spoolForWriting(node)
         do { try spool.truncate(to: size) } catch { throw FSError(error.code, "\(open.path): \(error.message)") }
         writes.state.withLock { s in

@@ -116,6 +116,7 @@ package final class ContainerFilesystem: FilesystemOperations {
         // A file open for writing: its size is the spool's, its times and modes the pending ones.
         if let open = writes?.active(node) {
             if let spool = open.spool { attributes.size = spool.size }
+            if let typed = open.typed { attributes.size = typed.size }
             open.metadata.apply(to: &attributes)
         }
         if let size = sidecarEditSize(node) { attributes.size = size }
@@ -177,6 +178,9 @@ package final class ContainerFilesystem: FilesystemOperations {
     }
 
     private func readCurrent(_ node: NodeID, offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(FSError) -> Int {
+        if let open = writes?.active(node), let typed = open.typed, typed.isChanged {
+            return try readTyped(node, typed, path: open.path, offset: offset, into: buffer)
+        }
         if let open = writes?.active(node), let spool = open.spool {
             do { return try spool.read(into: buffer, at: offset) } catch {
                 throw FSError(error.code, "\(open.path): \(error.message)")

@@ -26,6 +26,8 @@ struct ActiveFile: Sendable {
     /// setxattr/removexattr of a file this session created and never stored (it has no
     /// dataset to hold them yet): applied right after it is packed.
     var attributeEdits: [AttributeEdit] = []
+    /// A typed dataset written in place (then `spool` stays nil): its written bytes.
+    var typed: TypedWrite? = nil
 }
 
 /// The write side of a mount: the working copy and the files open for writing.

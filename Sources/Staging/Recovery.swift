@@ -240,6 +240,8 @@ private struct Replay {
         case .packAbandon(let token):
             if let entry = pending.removeValue(forKey: token) { writer.abandon(entry.dataset) }
             return
+        case .rawArrayWrite(let change):
+            try replayRawArrayWrite(change)
         }
         report.changes += 1
     }
@@ -262,6 +264,13 @@ private struct Replay {
         packedHere[spool] = path
         forgetDamaged(under: path)
         report.filesFromSpools += 1
+    }
+
+    /// A typed dataset's write, from the spool kept for it.
+    private func replayRawArrayWrite(_ change: RawArrayWrite) throws(StagingError) {
+        let source = change.spool == 0 ? nil : try Spool(sealedAt: directory.spoolPath(change.spool), id: change.spool)
+        let begun = try RawArrayApply.begin(change, writer)
+        try RawArrayApply.fill(change, begun, source: source, writer)
     }
 
     /// Bytes of the crashed working copy; nil when they cannot be read.

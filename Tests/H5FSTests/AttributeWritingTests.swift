@@ -34,7 +34,7 @@ final class AttributeWritingTests: XCTestCase {
                 f.create_dataset("bytes", data=np.frombuffer(b"hello", dtype="u1"))
                 f.create_group("g")
             """
-            _ = try PythonScript.run(script, arguments: [path])
+            _ = try Python.run(script, arguments: [path])
         }
         let fs = try ContainerFilesystem(containerPath: path, options: MountOptions(readOnly: readOnly, uid: 1000, gid: 100))
         return (fs, path)

@@ -37,7 +37,7 @@ final class AttributeTypeTests: XCTestCase {
                 out[k] = t.str if h5py.check_string_dtype(t) is None else "str:" + h5py.check_string_dtype(t).encoding + ":" + str(h5py.check_string_dtype(t).length)
             print(json.dumps(out))
         """
-        let printed = try PythonScript.run(script, arguments: [path, object])
+        let printed = try Python.run(script, arguments: [path, object])
         return try JSONDecoder().decode([String: String].self, from: Data(printed.utf8))
     }
 
