@@ -11,6 +11,7 @@ extension ContainerFilesystem {
         let (directory, path) = try writableTarget(parent, name)
         let writes = try session(for: path)
         try ensureAbsent(directory, name)
+        if let sidecar = try createSidecar(in: directory, name: name, flags: flags) { return sidecar }
         try startSession(writes)
         let spool: Spool
         do { spool = try writes.workingCopy.makeSpool() } catch { throw FSError(error.code, "\(path): \(error.message)") }
@@ -37,6 +38,9 @@ extension ContainerFilesystem {
     /// open(2) for writing: a byte dataset's spool starts from the file's bytes unless O_TRUNC;
     /// typed datasets are written in place (ContainerFilesystem+TypedWrites).
     func openForWriting(_ node: Node, flags: Int32) throws(FSError) -> UInt64 {
+        if case .sidecar(0, let objectPath, _) = node.kind {
+            return try openSidecarForWriting(node, objectPath: objectPath, flags: flags)
+        }
         guard case .dataset(0, let path, _, let description) = node.kind else {
             if case .dataset = node.kind { throw FSError(EROFS, "node \(node.id): external files are read-only") }
             throw FSError(isReadOnly ? EROFS : EPERM, "node \(node.id): not a writable file")
@@ -77,6 +81,7 @@ extension ContainerFilesystem {
 
     package func write(_ node: NodeID, handle: UInt64, offset: UInt64, data: UnsafeRawBufferPointer) throws(FSError) -> Int {
         guard let writes else { throw FSError(EBADF, "node \(node) is not open for writing") }
+        if let written = try writeSidecar(handle: handle, offset: offset, data: data) { return written }
         return try writes.passingGate(node) { () throws(FSError) -> Int in try writeCurrent(node, offset: offset, data: data, writes) }
     }
 
@@ -100,7 +105,9 @@ extension ContainerFilesystem {
     package func setAttributes(_ node: NodeID, handle: UInt64?, _ changes: AttributeChanges) throws(FSError) -> NodeAttributes {
         let target = try existing(node)
         guard let writes else { throw FSError.readOnly("node \(node)") }
-        if let size = changes.size {
+        if let size = changes.size, case .sidecar = target.kind {
+            try truncateSidecar(node, handle: handle, to: size)
+        } else if let size = changes.size {
             guard case .dataset = target.kind else { throw FSError(EISDIR, "node \(node): not a regular file") }
             if writes.active(node) != nil {
                 try truncateActive(node, to: size)
@@ -172,6 +179,7 @@ extension ContainerFilesystem {
     /// are the close's and a `stat`, `link` or `rename` right after sees the dataset. The
     /// handle stays open: a later write starts a new spool from the stored dataset.
     package func flush(_ node: NodeID, handle: UInt64) throws(FSError) {
+        if try flushSidecar(handle: handle) { return }
         guard let writes, writes.state.withLock({ $0.handles[handle]?.writes ?? false }) else { return }
         try store(node)
     }
@@ -242,6 +250,7 @@ extension ContainerFilesystem {
             open.spool = nil
             open.dirty = false
             open.isNew = false
+            open.attributeEdits = []
             s.active[node] = open
             return snapshot
         }
@@ -275,8 +284,10 @@ extension ContainerFilesystem {
                 try copy.createHardLink(at: other, to: open.path)
             }
         }
+        let attributeFailure = storePendingAttributes(open)
         if let working = copy.workingPath { engine.invalidate(filePath: working) }
         try refreshDataset(node, at: open.path)
+        if let attributeFailure { throw attributeFailure }
     }
 
     /// The other paths of the dataset at `path` when it has several names (found by one

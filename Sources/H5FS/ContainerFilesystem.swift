@@ -119,6 +119,7 @@ package final class ContainerFilesystem: FilesystemOperations {
             if let typed = open.typed { attributes.size = typed.size }
             open.metadata.apply(to: &attributes)
         }
+        if let size = sidecarEditSize(node) { attributes.size = size }
         return attributes
     }
 
@@ -172,6 +173,7 @@ package final class ContainerFilesystem: FilesystemOperations {
                       into buffer: UnsafeMutableRawBufferPointer) throws(FSError) -> Int {
         guard buffer.count > 0 else { return 0 }
         guard let writes else { return try readCurrent(node, offset: offset, into: buffer) }
+        if let count = readSidecar(handle: handle, offset: offset, into: buffer) { return count }
         return try writes.passingGate(node) { () throws(FSError) -> Int in try readCurrent(node, offset: offset, into: buffer) }
     }
 
@@ -227,6 +229,7 @@ package final class ContainerFilesystem: FilesystemOperations {
     }
 
     package func release(_ node: NodeID, handle: UInt64) {
+        releaseSidecar(handle: handle)
         releaseWriting(node, handle: handle)
         releaseParked(node)
     }

@@ -22,7 +22,7 @@ struct JournalSummary {
             switch record {
             case .start(let value): start = value
             case .createGroup, .deleteLink, .moveLink, .softLink, .hardLink, .setAttribute, .deleteAttribute,
-                 .rawArrayWrite:
+                 .changeAttributes, .rawArrayWrite:
                 changes += 1
             case .fileClosed(let spool, _, _): closed.append(spool)
             case .spoolDropped(let spool): resolvedSpools.insert(spool)

@@ -221,6 +221,8 @@ private struct Replay {
             try store { () throws(StoreError) in try writer.setAttribute(of: path, name: name, value: value) }
         case .deleteAttribute(let path, let name):
             try store { () throws(StoreError) in try writer.deleteAttribute(of: path, name: name) }
+        case .changeAttributes(let path, let edits):
+            try store { () throws(StoreError) in try writer.changeAttributes(of: path, edits) }
         case .fileClosed(let spool, let path, let size):
             guard !summary.resolvedSpools.contains(spool) else { return }
             try packSpool(spool, at: path, size: size, &report)
