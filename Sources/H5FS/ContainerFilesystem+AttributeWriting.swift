@@ -94,7 +94,7 @@ extension ContainerFilesystem {
             try applyAttributeEdits(attributes.map { .set(name: $0.name, value: $0.value) }, at: open.path)
             return nil
         } catch {
-            log("write error: \(error.message)")
+            logFailure("write error", error)
             return error
         }
     }
