@@ -62,11 +62,11 @@ def run_on_terminal(args: list[str], *, columns: int = 120, timeout: float = 120
     return process.returncode, b"".join(chunks).decode(errors="replace"), time.monotonic() - started
 
 
-def slow_mount(mounter, monkeypatch, container, bytes_per_second: int, *options: str):
+def slow_mount(mounter, monkeypatch, container, bytes_per_second: int, *options: str, foreground: bool = True):
     """A mount whose commit syncs at most `bytes_per_second` (the daemon inherits the variable)."""
     monkeypatch.setenv(THROTTLE, str(bytes_per_second))
     try:
-        return mounter(container, "-o", "compression=none", *options)
+        return mounter(container, "-o", "compression=none", *options, foreground=foreground)
     finally:
         monkeypatch.delenv(THROTTLE)
 
@@ -92,11 +92,14 @@ def bar_frames(text: str) -> list[str]:
     return [frame for frame in re.findall(r"\r([^\r\n]*?)\x1b\[K", text) if frame]
 
 
-@pytest.mark.parametrize("options", [(), ("-o", "inplace")], ids=["working-copy", "inplace"])
-def test_unmount_on_a_terminal_redraws_a_bar_and_ends_with_the_result(mounter, monkeypatch, tmp_path, options):
-    """The commit's sync of the working copy (or, -o inplace, of the container itself)."""
+@pytest.mark.parametrize("options,foreground", [((), True), (("-o", "inplace"), True), ((), False)],
+                         ids=["working-copy", "inplace", "daemon"])
+def test_unmount_on_a_terminal_redraws_a_bar_and_ends_with_the_result(mounter, monkeypatch, tmp_path, options,
+                                                                      foreground):
+    """The commit's sync of the working copy (or, -o inplace, of the container itself), by a
+    foreground daemon or a background one (which logs to syslog and has no terminal)."""
     container = tmp_path / "c.h5"
-    mnt = slow_mount(mounter, monkeypatch, container, 8 * MiB, *options)
+    mnt = slow_mount(mounter, monkeypatch, container, 8 * MiB, *options, foreground=foreground)
     files = fill(mnt, 3)
     code, text, seconds = run_on_terminal([mounter.binary, "-u", mnt.path])
     hand_back(mounter, mnt)
