@@ -121,8 +121,11 @@ enum BitshuffleCodec {
             throw CodecError("bitshuffle: \(input.count) bytes is not a whole number of \(size)-byte elements")
         }
         let blocks = Blocks(elements: input.count / size, blockElements: parameters.effectiveBlockElements)
-        let blockBytes = blocks.blockElements * size
-        guard blockBytes <= Int(Int32.max) else { throw CodecError("bitshuffle: block of \(blockBytes) bytes too large") }
+        // Both factors come from client values (up to 2^32 each): the product can overflow.
+        let (blockBytes, overflow) = blocks.blockElements.multipliedReportingOverflow(by: size)
+        guard !overflow, blockBytes <= Int(Int32.max) else {
+            throw CodecError("bitshuffle: block of \(blocks.blockElements) \(size)-byte elements too large")
+        }
         let temp = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, blocks.largest * size), alignment: 64)
         defer { temp.deallocate() }
 

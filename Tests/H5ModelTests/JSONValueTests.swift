@@ -47,6 +47,21 @@ final class JSONValueTests: XCTestCase {
         }
     }
 
+    /// Found by the json fuzz target: "1e311" parsed as +infinity, which renders as the
+    /// string "Infinity", so parse(render(v)) != v.
+    func testParserRefusesNumbersBeyondDoubleRange() throws {
+        for text in ["1e311", "-1e400", "[1, 2e999]", "123456789e999"] {
+            XCTAssertThrowsError(try JSONValue.parse(text), "accepted \(text)") { error in
+                XCTAssertTrue("\(error)".contains("out of range"), "\(error)")
+            }
+        }
+        // The largest finite doubles and underflow to zero are fine, and round-trip.
+        for text in ["1.7976931348623157e308", "-1.7976931348623157e+308", "1e-400", "5e-324"] {
+            let value = try JSONValue.parse(text)
+            XCTAssertEqual(try JSONValue.parse(value.compactText), value, text)
+        }
+    }
+
     func testParserBoundsNesting() {
         let deep = String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
         XCTAssertThrowsError(try JSONValue.parse(deep))
