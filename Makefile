@@ -1,9 +1,11 @@
 # h5mount — the outer shell. Everything a fresh Debian 12 machine needs:
 #   make demo    mount a sample container and look around
-#   make test    unit tests (swift test) and integration tests (pytest, real mounts)
+#   make test    unit tests (swift test), integration tests (pytest, real mounts) and a
+#                short fuzz run (about a minute, libFuzzer + ASan)
 #   make install install the release binary, the man page and shell completions
 #                (PREFIX=/usr/local, DESTDIR=; BIN=path installs that binary without building)
-# Other targets: deps, venv, build, release, uninstall, clean.
+# Other targets: deps, venv, build, release, uninstall, clean; fuzz, fuzz-build,
+# check-sanitizers (docs/fuzzing.md).
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := build
@@ -76,12 +78,13 @@ uninstall:
 	rm -f $(BINDIR)/h5mount $(MANDIR)/h5mount.1 $(BASH_COMPLETION_DIR)/h5mount \
 	      $(ZSH_COMPLETION_DIR)/_h5mount $(FISH_COMPLETION_DIR)/h5mount.fish
 
-# Runs both tiers even when the first fails, so every summary line is printed;
-# fails when either failed.
+# Runs every tier even when one fails, so every summary line is printed;
+# fails when any failed.
 test: deps venv build
 	@status=0; \
 	$(MAKE) --no-print-directory unit-test || status=1; \
 	$(MAKE) --no-print-directory integration-test || status=1; \
+	$(MAKE) --no-print-directory fuzz-smoke || status=1; \
 	exit $$status
 
 # TestSupport builds fixtures with the venv's h5py.
@@ -95,7 +98,7 @@ demo: deps venv build
 	H5MOUNT_BIN=$(DEBUG_BIN) H5MOUNT_PYTHON=$(VENV_PY) scripts/demo.sh
 
 clean:
-	rm -rf .build $(VENV) integration/__pycache__ integration/.pytest_cache scripts/__pycache__
+	rm -rf .build .build-fuzz .build-asan .build-tsan $(VENV) integration/__pycache__ integration/.pytest_cache scripts/__pycache__
 
 # The benchmark (bench/README.md): release build, the FUSE ceiling filesystem, then the
 # harness. H5MOUNT_BENCH_DATA=DIR keeps the generated containers between runs;
@@ -106,3 +109,58 @@ bench: deps venv
 	mkdir -p .build/bench
 	cc -O2 -Wall -o .build/bench/fuse_zeros bench/fuse_zeros.c $$(pkg-config --cflags --libs fuse3)
 	$(VENV_PY) bench/bench.py $(BENCH_ARGS)
+
+# Fuzzing and sanitizers (docs/fuzzing.md). h5fuzz is built with libFuzzer and ASan in its
+# own scratch path; `fuzz/run.sh` runs each target for a bounded time from its committed
+# seeds and fails on a crash, a broken invariant, a 10 s hang or a leak.
+# FUZZ_TIME: seconds per target for `make fuzz`; FUZZ_TARGETS: a subset.
+.PHONY: fuzz fuzz-build fuzz-smoke fuzz-corpus check-sanitizers
+FUZZ_TIME ?= 120
+FUZZ_SMOKE_TIME ?= 7
+FUZZ_TARGETS ?=
+SANITIZER_LOGS := $(CURDIR)/.build-asan/reports
+
+# `--sanitize=fuzzer` makes SwiftPM link libFuzzer's main; the -Xswiftc flag names both
+# sanitizers in one option (a second -sanitize= would replace the first). gold's
+# "Cannot export local symbol" lines about ASan's own helpers are noise.
+fuzz-build:
+	@set -o pipefail; swift build --scratch-path .build-fuzz --product h5fuzz --sanitize=fuzzer \
+	  -Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=address -Xswiftc -DFUZZING 2>&1 \
+	  | grep -v 'Cannot export local symbol'
+
+fuzz: fuzz-build
+	fuzz/run.sh $(FUZZ_TIME) $(FUZZ_TARGETS)
+
+# What `make test` runs: every target for FUZZ_SMOKE_TIME seconds.
+fuzz-smoke: fuzz-build
+	fuzz/run.sh $(FUZZ_SMOKE_TIME) $(FUZZ_TARGETS)
+
+# Rewrites fuzz/corpus from real chunks (h5py + hdf5plugin).
+fuzz-corpus: venv
+	$(VENV_PY) fuzz/make_corpus.py
+
+# Unit tests under AddressSanitizer and ThreadSanitizer, then the integration tests against
+# an ASan-built h5mount; each build in its own scratch path. ASan reports of the daemons
+# go to $(SANITIZER_LOGS) (a daemon's stderr is syslog), and any report fails the check.
+# Not part of `make test`: it takes about (see README, "Checks").
+check-sanitizers: deps venv
+	@status=0; \
+	echo "== unit tests, AddressSanitizer"; \
+	H5MOUNT_PYTHON=$(VENV_PY) ASAN_OPTIONS=$(ASAN_TEST_OPTIONS) \
+	  swift test --sanitize=address --scratch-path .build-asan || status=1; \
+	echo "== unit tests, ThreadSanitizer"; \
+	H5MOUNT_PYTHON=$(VENV_PY) TSAN_OPTIONS="$(TSAN_TEST_OPTIONS)" \
+	  swift test --sanitize=thread --scratch-path .build-tsan || status=1; \
+	echo "== integration tests, ASan-built h5mount"; \
+	rm -rf $(SANITIZER_LOGS); mkdir -p $(SANITIZER_LOGS); \
+	swift build --sanitize=address --scratch-path .build-asan --product h5mount && \
+	  H5MOUNT_BIN=$(CURDIR)/.build-asan/debug/h5mount H5MOUNT_PYTHON=$(VENV_PY) \
+	  ASAN_OPTIONS=$(ASAN_TEST_OPTIONS):log_path=$(SANITIZER_LOGS)/asan \
+	  $(VENV_PY) -m pytest -q integration $(SANITIZER_PYTEST_ARGS) || status=1; \
+	if ls $(SANITIZER_LOGS)/asan.* >/dev/null 2>&1; then \
+	  echo "check-sanitizers: AddressSanitizer reports in $(SANITIZER_LOGS):"; \
+	  head -n 20 $(SANITIZER_LOGS)/asan.*; status=1; fi; \
+	exit $$status
+ASAN_TEST_OPTIONS := abort_on_error=1:detect_leaks=0
+TSAN_TEST_OPTIONS := suppressions=$(CURDIR)/sanitizers/tsan.supp halt_on_error=1 second_deadlock_stack=1
+SANITIZER_PYTEST_ARGS ?=
