@@ -5,6 +5,9 @@ against one mount. Standard library only, so a child starts in a few millisecond
     python write_workers.py reader MOUNT STOPFILE PATH:SIZE:SEED ...
     python write_workers.py live-writer FILE SIZE SEED PIECE
     python write_workers.py live-reader FILE SIZE SEED STOPFILE
+    python write_workers.py range-reader MOUNT REFDIR STOPFILE SEED NAME ...
+    python write_workers.py copier MOUNT SOURCE STOPFILE FIRST READBACK
+    python write_workers.py lister MOUNT STOPFILE
 
 Every worker exits 0 when all it saw was right; otherwise it prints what was wrong on
 stderr and exits 1. Readers print a JSON line of what they saw on stdout.
@@ -12,9 +15,11 @@ stderr and exits 1. Readers print a JSON line of what they saw on stdout.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import random
+import shutil
 import sys
 import time
 
@@ -167,6 +172,92 @@ def live_reader(path: str, size: int, seed: int, stop_file: str) -> None:
     print(json.dumps({"views": views, "partial": partial, "lengths": len(lengths)}))
 
 
+def range_reader(mount: str, reference: str, stop_file: str, seed: int, names: list[str]) -> None:
+    """Reads random ranges of the given files under MOUNT until the stop file appears (at
+    least 20 reads); each must equal the same range of REFDIR/NAME (what h5py read)."""
+    rng = random.Random(seed)
+    files = []
+    for name in names:
+        with open(os.path.join(reference, name.replace("/", "__")), "rb") as f:
+            files.append((os.path.join(mount, name), f.read()))
+    reads = read_bytes = 0
+    while reads < 20 or not os.path.exists(stop_file):
+        path, data = rng.choice(files)
+        offset = rng.randrange(len(data) + 1)
+        length = rng.choice([1, 7, 4 * KiB, 100_000, MiB + 3])
+        try:
+            with open(path, "rb", buffering=0) as f:
+                part = os.pread(f.fileno(), length, offset)
+        except OSError as error:
+            fail(f"range reader: {path}: pread({length}, {offset}): {error!r}")
+        if part != data[offset:offset + length]:
+            fail(f"range reader: {path}: pread({length}, {offset}) gave {len(part)} bytes differing from h5py's")
+        reads += 1
+        read_bytes += len(part)
+    print(json.dumps({"reads": reads, "bytes": read_bytes}))
+
+
+def copier(mount: str, source: str, stop_file: str, first: int, read_back: bool) -> None:
+    """Copies the SOURCE tree into MOUNT/copies/N (N = FIRST, FIRST + 1, ...) until the stop
+    file appears (at least once), with READBACK reading each copied file back right after
+    its close; removes copy
+    N - 2 once copy N is done, so that only the last two stay (the namespace stays bounded,
+    and growth of the daemon is a leak, not more objects). Prints how many copies."""
+    copies = 0
+    while copies < 1 or not os.path.exists(stop_file):
+        number = first + copies
+        target = os.path.join(mount, "copies", str(number))
+        for directory, _, names in os.walk(source):
+            into = os.path.join(target, os.path.relpath(directory, source))
+            try:
+                os.makedirs(into, exist_ok=True)
+                for name in sorted(names):
+                    with open(os.path.join(directory, name), "rb") as f:
+                        data = f.read()
+                    write_file(os.path.join(into, name), data)
+                    back = read_all(os.path.join(into, name)) if read_back else data
+                    if back != data:
+                        first_difference = next((i for i, (x, y) in enumerate(zip(back, data)) if x != y),
+                                                min(len(back), len(data)))
+                        fail(f"copier: {into}/{name} reads back {len(back)} bytes, not the {len(data)} written "
+                             f"(first difference at {first_difference})")
+            except OSError as error:
+                fail(f"copier: copy {number} into {into}: {error!r}")
+        old = os.path.join(mount, "copies", str(number - 2))
+        if os.path.isdir(old):  # also the last ones of an earlier copier
+            try:
+                shutil.rmtree(old)
+            except OSError as error:
+                fail(f"copier: removing copy {number - 2}: {error!r}")
+        copies += 1
+    print(json.dumps({"copies": copies}))
+
+
+def lister(mount: str, stop_file: str) -> None:
+    """Walks the whole mount and lstat()s every entry, again and again until the stop file
+    appears (at least twice); nothing may fail, except that what the copier removes (under
+    copies/) may be gone by the time it is looked at (ENOENT)."""
+    copies = os.path.join(mount, "copies") + os.sep
+    walks = largest = 0
+
+    def check(error: OSError, path: str) -> None:
+        if not (error.errno == errno.ENOENT and path.startswith(copies)):
+            fail(f"lister: walk {walks}: {path}: {error!r}")
+
+    while walks < 2 or not os.path.exists(stop_file):
+        entries = 0
+        for directory, dirs, names in os.walk(mount, onerror=lambda error: check(error, error.filename or "")):
+            for name in dirs + names:
+                try:
+                    os.lstat(os.path.join(directory, name))
+                except OSError as error:
+                    check(error, os.path.join(directory, name))
+                entries += 1
+        walks += 1
+        largest = max(largest, entries)
+    print(json.dumps({"walks": walks, "entries": largest}))
+
+
 def main(argv: list[str]) -> None:
     command, args = argv[0], argv[1:]
     if command == "writer":
@@ -177,6 +268,12 @@ def main(argv: list[str]) -> None:
         live_writer(args[0], int(args[1]), int(args[2]), int(args[3]))
     elif command == "live-reader":
         live_reader(args[0], int(args[1]), int(args[2]), args[3])
+    elif command == "range-reader":
+        range_reader(args[0], args[1], args[2], int(args[3]), args[4:])
+    elif command == "copier":
+        copier(args[0], args[1], args[2], int(args[3]), args[4] == "1")
+    elif command == "lister":
+        lister(args[0], args[1])
     else:
         fail(f"unknown worker {command}")
 
