@@ -146,7 +146,7 @@ fuzz-corpus: venv
 check-sanitizers: deps venv
 	@status=0; \
 	echo "== unit tests, AddressSanitizer"; \
-	H5MOUNT_PYTHON=$(VENV_PY) ASAN_OPTIONS=$(ASAN_TEST_OPTIONS) \
+	H5MOUNT_PYTHON=$(VENV_PY) ASAN_OPTIONS=$(ASAN_TEST_OPTIONS) LSAN_OPTIONS=$(LSAN_TEST_OPTIONS) \
 	  swift test --sanitize=address --scratch-path .build-asan || status=1; \
 	echo "== unit tests, ThreadSanitizer"; \
 	H5MOUNT_PYTHON=$(VENV_PY) TSAN_OPTIONS="$(TSAN_TEST_OPTIONS)" \
@@ -155,12 +155,13 @@ check-sanitizers: deps venv
 	rm -rf $(SANITIZER_LOGS); mkdir -p $(SANITIZER_LOGS); \
 	swift build --sanitize=address --scratch-path .build-asan --product h5mount && \
 	  H5MOUNT_BIN=$(CURDIR)/.build-asan/debug/h5mount H5MOUNT_PYTHON=$(VENV_PY) \
-	  ASAN_OPTIONS=$(ASAN_TEST_OPTIONS):log_path=$(SANITIZER_LOGS)/asan \
+	  ASAN_OPTIONS=$(ASAN_TEST_OPTIONS):log_path=$(SANITIZER_LOGS)/asan LSAN_OPTIONS=$(LSAN_TEST_OPTIONS) \
 	  $(VENV_PY) -m pytest -q integration $(SANITIZER_PYTEST_ARGS) || status=1; \
 	if ls $(SANITIZER_LOGS)/asan.* >/dev/null 2>&1; then \
 	  echo "check-sanitizers: AddressSanitizer reports in $(SANITIZER_LOGS):"; \
 	  head -n 20 $(SANITIZER_LOGS)/asan.*; status=1; fi; \
 	exit $$status
-ASAN_TEST_OPTIONS := abort_on_error=1:detect_leaks=0
+ASAN_TEST_OPTIONS := abort_on_error=1
+LSAN_TEST_OPTIONS := suppressions=$(CURDIR)/sanitizers/lsan.supp
 TSAN_TEST_OPTIONS := suppressions=$(CURDIR)/sanitizers/tsan.supp halt_on_error=1 second_deadlock_stack=1
 SANITIZER_PYTEST_ARGS ?=

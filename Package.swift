@@ -48,7 +48,7 @@ let package = Package(
         .executableTarget(name: "h5bench-engine", dependencies: ["ChunkEngine", "HDF5", "H5Model"]),
         // libFuzzer targets for the codecs and the sidecar parsers (docs/fuzzing.md); a replay tool
         // in an ordinary build.
-        .executableTarget(name: "h5fuzz", dependencies: ["Codecs", "H5Model", "H5FS"]),
+        .executableTarget(name: "h5fuzz", dependencies: ["Codecs", "H5Model", "H5FS", "TestSupport"]),
 
         .target(name: "TestSupport", dependencies: ["H5Model"], path: "Tests/TestSupport"),
         .testTarget(name: "ThreadsTests", dependencies: ["Threads"]),

@@ -531,6 +531,8 @@ def test_readers_a_copier_and_a_lister_at_once_leave_no_wrong_byte_and_no_leak(m
     time.sleep(1)
     fds_end, memory_end = open_fds(pid), memory_status(pid)
 
+    print(f"load: {load} in {LOAD_SECONDS:.0f} s; daemon fds {len(fds_warm)} -> {len(fds_end)}, "
+          f"RSS {memory_warm['VmRSS']} -> {memory_end['VmRSS']} KiB")  # shown with pytest -s
     assert load["reads"] >= 100 and load["copies"] >= 1 and load["walks"] >= 2, load
     new_fds = {fd: target for fd, target in fds_end.items() if fds_warm.get(fd) != target}
     assert len(fds_end) <= len(fds_warm) + FD_TOLERANCE, (

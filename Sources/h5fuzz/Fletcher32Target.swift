@@ -1,5 +1,6 @@
 import Codecs
 import H5Model
+import TestSupport
 
 /// Fletcher-32 (id 3). Input: a chunk, checksum last.
 /// Decoding succeeds exactly when the last four bytes are the body's checksum (or its
@@ -16,7 +17,7 @@ let fletcher32Target = FuzzTarget(name: "fletcher32", summary: "checksum verify 
     }
     let body = UnsafeRawBufferPointer(rebasing: bytes[..<size])
     let computed = Kernels.fletcher32(body)
-    let (low, high) = plainFletcher32(body)
+    let (low, high) = plainFletcher32Sums(body)
     fuzzCheck(UInt64(computed & 0xFFFF) % 65535 == low && UInt64(computed >> 16) % 65535 == high,
               "fletcher32 kernel differs from the definition over \(size) bytes")
     var stored: UInt32 = 0
@@ -25,17 +26,4 @@ let fletcher32Target = FuzzTarget(name: "fletcher32", summary: "checksum verify 
     let valid = stored == computed || stored == legacy
     fuzzCheck(valid == (decoded != nil), "fletcher32 \(valid ? "refused a valid" : "accepted an invalid") checksum")
     if let decoded { fuzzCheck(decoded.elementsEqual(body), "fletcher32 did not give back the body") }
-}
-
-/// Both sums modulo 65535 over big-endian 16-bit words, an odd last byte as the high half.
-private func plainFletcher32(_ data: UnsafeRawBufferPointer) -> (low: UInt64, high: UInt64) {
-    var low: UInt64 = 0, high: UInt64 = 0
-    var index = 0
-    while index < data.count {
-        let word = UInt64(data[index]) << 8 | (index + 1 < data.count ? UInt64(data[index + 1]) : 0)
-        low = (low + word) % 65535
-        high = (high + low) % 65535
-        index += 2
-    }
-    return (low, high)
 }

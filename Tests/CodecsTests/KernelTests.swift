@@ -1,4 +1,5 @@
 import Codecs
+import TestSupport
 import XCTest
 
 /// The C transposes at every SIMD level this CPU runs, against plain definitions.
@@ -84,14 +85,7 @@ final class KernelTests: XCTestCase {
         XCTAssertEqual(ones & 0xFFFF, 0xFFFF)
         // Against a straightforward modulo-65535 reference on longer random data.
         let data = noise(100_001)
-        var low: UInt64 = 0, high: UInt64 = 0
-        var index = 0
-        while index < data.count {
-            let word = UInt64(data[index]) << 8 | (index + 1 < data.count ? UInt64(data[index + 1]) : 0)
-            low = (low + word) % 65535
-            high = (high + low) % 65535
-            index += 2
-        }
+        let (low, high) = plainFletcher32Sums(data)
         let computed = sum(data)
         XCTAssertEqual(UInt64(computed & 0xFFFF) % 65535, low)
         XCTAssertEqual(UInt64(computed >> 16) % 65535, high)
