@@ -150,7 +150,7 @@ check-sanitizers: deps venv
 	  swift test --sanitize=address --scratch-path .build-asan || status=1; \
 	echo "== unit tests, ThreadSanitizer"; \
 	H5MOUNT_PYTHON=$(VENV_PY) TSAN_OPTIONS="$(TSAN_TEST_OPTIONS)" \
-	  swift test --sanitize=thread --scratch-path .build-tsan || status=1; \
+	  swift test --sanitize=thread --scratch-path .build-tsan $(TSAN_SKIP) || status=1; \
 	echo "== integration tests, ASan-built h5mount"; \
 	rm -rf $(SANITIZER_LOGS); mkdir -p $(SANITIZER_LOGS); \
 	swift build --sanitize=address --scratch-path .build-asan --product h5mount && \
@@ -163,5 +163,11 @@ check-sanitizers: deps venv
 	exit $$status
 ASAN_TEST_OPTIONS := abort_on_error=1
 LSAN_TEST_OPTIONS := suppressions=$(CURDIR)/sanitizers/lsan.supp
+# The two suites that mount through the kernel run libfuse's own (uninstrumented) worker
+# threads, which TSan stops at ("thread finished with ignores enabled"): left out there.
+TSAN_SKIP := --skip MountSessionTests --skip WritableMountSessionTests
 TSAN_TEST_OPTIONS := suppressions=$(CURDIR)/sanitizers/tsan.supp halt_on_error=1 second_deadlock_stack=1
-SANITIZER_PYTEST_ARGS ?=
+# Under ASan, RSS measures ASan's shadow memory and quarantine, not ours: the 1 GiB copy's
+# absolute RSS bound cannot hold there (it measured 373 MiB against 320). The load test's
+# RSS-growth bound does hold and stays in.
+SANITIZER_PYTEST_ARGS ?= --deselect integration/test_write_stress.py::test_copying_1_gib_in_keeps_the_daemon_small
