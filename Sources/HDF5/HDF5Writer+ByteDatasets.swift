@@ -17,10 +17,11 @@ extension HDF5Writer {
     /// Creates the dataset for `layout`, writes `chunks` and links it at `path`, in one
     /// gated sequence: what the packer does for a file of one chunk. With `replacing`, a
     /// link already at `path` is removed once the new dataset is complete. Returns where
-    /// each chunk landed in the file, in the order given.
+    /// each chunk landed in the file, in the order given. `attributes` are given to the new
+    /// dataset before it is linked (no lookup by path, no existence probe).
     @discardableResult
     package func writeByteDataset(at path: H5Path, chunks: [EncodedChunk], layout: ByteDatasetLayout,
-                                  replacing: Bool = false) throws(StoreError) -> [ChunkLocation] {
+                                  replacing: Bool = false, attributes: [NamedValue] = []) throws(StoreError) -> [ChunkLocation] {
         try requireNotRoot(path, "write")
         try Self.validate(chunks, layout)
         return try withFile { (file) throws(StoreError) -> [ChunkLocation] in
@@ -28,6 +29,7 @@ extension HDF5Writer {
             if !replacing { try refuseExisting(bytes, file, path) }
             let dataset = try Self.createDataset(file, layout, "\(path)")
             let locations = try Self.write(chunks, to: dataset.id, layout, "\(path)")
+            try Self.createAttributes(attributes, on: dataset.id, "\(path)")
             try linkLocked(dataset.id, at: bytes, file, path, replacing: replacing)
             return locations
         }
@@ -59,9 +61,10 @@ extension HDF5Writer {
         }
     }
 
-    /// Links a pending dataset at `path` (replacing what is there when `replacing`). The
-    /// pending dataset is used up either way.
-    package func link(_ pending: PendingDataset, at path: H5Path, replacing: Bool = false) throws(StoreError) {
+    /// Links a pending dataset at `path` (replacing what is there when `replacing`), giving it
+    /// `attributes` first. The pending dataset is used up either way.
+    package func link(_ pending: PendingDataset, at path: H5Path, replacing: Bool = false,
+                      attributes: [NamedValue] = []) throws(StoreError) {
         try requireNotRoot(path, "write")
         try withFile { (file) throws(StoreError) in
             let id = try pendingDataset(pending)
@@ -69,6 +72,7 @@ extension HDF5Writer {
             let dataset = try Handle(id, H5Dclose, "pending dataset")
             let bytes = try LinkPaths.bytePath(path, in: file)
             if !replacing { try refuseExisting(bytes, file, path) }
+            try Self.createAttributes(attributes, on: dataset.id, "\(path)")
             try linkLocked(dataset.id, at: bytes, file, path, replacing: replacing)
         }
     }

@@ -32,6 +32,9 @@ package enum JournalRecord: Sendable, Hashable {
     case deleteAttribute(H5Path, name: String)
     /// A file was closed: spool `spool` (sealed, `size` bytes) holds the content of `path`.
     case fileClosed(spool: UInt64, path: H5Path, size: UInt64)
+    /// An attribute the file closed from spool `spool` gets when it is packed (its mode, owner
+    /// and times: a file packed only at recovery keeps them too).
+    case fileAttribute(spool: UInt64, name: String, value: JSONValue)
     /// A closed file not yet packed was renamed (it has no link in the working copy yet).
     case spoolMoved(spool: UInt64, to: H5Path)
     /// A spool will never be packed (its file was deleted or superseded).
@@ -77,6 +80,7 @@ package enum JournalRecord: Sendable, Hashable {
         case .packLink(let token, let path, let replacing): writer.u8(14); writer.u64(token); writer.path(path); writer.bool(replacing)
         case .packAbandon(let token): writer.u8(15); writer.u64(token)
         case .committing(let identity): writer.u8(16); writer.identity(identity)
+        case .fileAttribute(let spool, let name, let value): writer.u8(17); writer.u64(spool); writer.string(name); writer.json(value)
         }
     }
 
@@ -113,6 +117,7 @@ package enum JournalRecord: Sendable, Hashable {
         case 14: return .packLink(token: try reader.u64(), path: try reader.path(), replacing: try reader.bool())
         case 15: return .packAbandon(token: try reader.u64())
         case 16: return .committing(try reader.identity())
+        case 17: return .fileAttribute(spool: try reader.u64(), name: try reader.string(), value: try reader.json())
         default: throw ByteReader.Overrun()
         }
     }

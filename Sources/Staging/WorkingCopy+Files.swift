@@ -24,14 +24,17 @@ extension WorkingCopy {
     }
 
     /// The file at `path` was closed (or fsync'ed): seals the spool and records it, so a
-    /// crash from now on cannot lose it. Pack it next (now or later).
-    package func closeFile(_ spool: Spool, at path: H5Path) throws(StagingError) {
+    /// crash from now on cannot lose it. Pack it next (now or later); the dataset gets
+    /// `attributes` then (recorded now too, so a recovery that packs it keeps them).
+    package func closeFile(_ spool: Spool, at path: H5Path, attributes: [NamedValue] = []) throws(StagingError) {
         try spool.seal()
         try state.withLock { (state) throws(StagingError) in
             let session = try startedLocked(&state)
-            try appendRecords([.fileClosed(spool: spool.id, path: path, size: spool.size)], session, &state)
+            let records: [JournalRecord] = [.fileClosed(spool: spool.id, path: path, size: spool.size)]
+                + attributes.map { .fileAttribute(spool: spool.id, name: $0.name, value: $0.value) }
+            try appendRecords(records, session, &state)
             state.openSpools[spool.id] = nil
-            state.closedSpools[spool.id] = (spool, path)
+            state.closedSpools[spool.id] = (spool, path, attributes)
         }
     }
 
@@ -70,7 +73,8 @@ extension WorkingCopy {
             guard let path else { throw StagingError(EINVAL, "spool \(spool.id): close it at a path first") }
             try closeFile(spool, at: path)
         }
-        let (session, token, target) = try state.withLock { (state) throws(StagingError) -> (Session, UInt64, H5Path) in
+        let (session, token, target, attributes) = try state.withLock {
+            (state) throws(StagingError) -> (Session, UInt64, H5Path, [NamedValue]) in
             let session = try startedLocked(&state)
             guard let entry = state.closedSpools[spool.id] else {
                 throw StagingError(EINVAL, "spool \(spool.id) is not a closed, unpacked file")
@@ -78,15 +82,15 @@ extension WorkingCopy {
             let token = state.nextToken
             state.nextToken += 1
             state.activePacks += 1
-            return (session, token, path ?? entry.path)
+            return (session, token, path ?? entry.path, entry.attributes)
         }
         defer { state.withLock { $0.activePacks -= 1 } }
         let layout = packer.layout(forSize: spool.size)
         let result: PackResult
         if layout.chunkCount <= 1 {
-            result = try packSingle(spool, layout, token, target, session)
+            result = try packSingle(spool, layout, token, target, attributes, session)
         } else {
-            result = try packStreaming(spool, layout, token, target, session)
+            result = try packStreaming(spool, layout, token, target, attributes, session)
         }
         spool.remove()
         return result
@@ -94,13 +98,14 @@ extension WorkingCopy {
 
     /// One chunk: encode here, then create, write, link and record under the lock.
     private func packSingle(_ spool: Spool, _ layout: ByteDatasetLayout, _ token: UInt64, _ path: H5Path,
-                            _ session: Session) throws(StagingError) -> PackResult {
+                            _ attributes: [NamedValue], _ session: Session) throws(StagingError) -> PackResult {
         let packed = try packer.encodeSingle(spool, layout)
         return try state.withLock { (state) throws(StagingError) -> PackResult in
             if let failure = state.journalFailure { throw failure }
             let chunks = packed.map { [$0.chunk] } ?? []
             let locations = try store { () throws(StoreError) -> [ChunkLocation] in
-                try session.writer.writeByteDataset(at: path, chunks: chunks, layout: layout, replacing: true)
+                try session.writer.writeByteDataset(at: path, chunks: chunks, layout: layout, replacing: true,
+                                                    attributes: attributes)
             }
             var records: [JournalRecord] = [.packBegin(token: token, spool: spool.id, layout: layout)]
             if let packed, let location = locations.first {
@@ -108,6 +113,7 @@ extension WorkingCopy {
                                           checksum: packed.checksum))
             }
             records.append(.packLink(token: token, path: path, replacing: true))
+            records += Self.attributeRecords(attributes, at: path)
             try appendRecords(records, session, &state)
             state.closedSpools[spool.id] = nil
             return PackResult(layout: layout, chunksWritten: chunks.count,
@@ -117,7 +123,7 @@ extension WorkingCopy {
 
     /// Many chunks: an unlinked dataset filled by the pipeline, linked at the end.
     private func packStreaming(_ spool: Spool, _ layout: ByteDatasetLayout, _ token: UInt64, _ path: H5Path,
-                               _ session: Session) throws(StagingError) -> PackResult {
+                               _ attributes: [NamedValue], _ session: Session) throws(StagingError) -> PackResult {
         let writer = session.writer
         let pending = try store { () throws(StoreError) -> PendingDataset in try writer.beginByteDataset(layout: layout) }
         var result = PackResult(layout: layout, chunksWritten: 0, storedBytes: 0)
@@ -137,8 +143,11 @@ extension WorkingCopy {
             }
             try state.withLock { (state) throws(StagingError) in
                 if let failure = state.journalFailure { throw failure }
-                try store { () throws(StoreError) in try writer.link(pending, at: path, replacing: true) }
-                try appendRecords([.packLink(token: token, path: path, replacing: true)], session, &state)
+                try store { () throws(StoreError) in
+                    try writer.link(pending, at: path, replacing: true, attributes: attributes)
+                }
+                try appendRecords([.packLink(token: token, path: path, replacing: true)]
+                                  + Self.attributeRecords(attributes, at: path), session, &state)
                 state.closedSpools[spool.id] = nil
             }
             return result
@@ -147,6 +156,11 @@ extension WorkingCopy {
             try? session.journal.append([.packAbandon(token: token)])
             throw error
         }
+    }
+
+    /// A pack's attributes as the journal replays them: set on the linked dataset.
+    private static func attributeRecords(_ attributes: [NamedValue], at path: H5Path) -> [JournalRecord] {
+        attributes.map { .setAttribute(path, name: $0.name, value: $0.value) }
     }
 
     /// Packs every closed file still waiting (commit does this first). Returns how many.
