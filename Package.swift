@@ -35,7 +35,7 @@ let package = Package(
         // The write path below the filesystem: spools, packer, working copy, journal, recovery.
         .target(name: "Staging", dependencies: ["HDF5", "Codecs", "H5Model", "Threads"]),
         // The filesystem: inodes, namespace mapping, sidecars. No libfuse types.
-        .target(name: "H5FS", dependencies: ["H5Model", "HDF5", "ChunkEngine", "Staging"]),
+        .target(name: "H5FS", dependencies: ["H5Model", "HDF5", "ChunkEngine", "Staging", "Threads"]),
         // The only importer of CFUSE: libfuse3 low-level callbacks -> H5FS calls.
         .target(name: "FUSEBridge", dependencies: ["CFUSE", "H5FS", "H5Model"]),
         // The CLI's logic, importable by tests: -o parsing, checks, daemon start, unmount.

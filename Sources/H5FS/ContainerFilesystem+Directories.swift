@@ -72,7 +72,9 @@ extension ContainerFilesystem {
                 }
                 guard let node = try node(for: link, in: file, directory: path, address: address) else { continue }
                 taken.insert(link.name)
-                out.append(DirectoryEntry(name: link.name, attributes: node.attributes))
+                // A file being written or stored: its current size (after its store).
+                let current = fileIndex == 0 && writes?.active(node.id) != nil ? try attributes(of: node.id) : node.attributes
+                out.append(DirectoryEntry(name: link.name, attributes: current))
                 let sidecarName = link.name + NameRules.sidecarSuffix
                 if NameRules.isValidFileName(sidecarName),
                    let sidecar = try datasetSidecar(of: node, file: file, address: addressOf(link)) {

@@ -79,6 +79,7 @@ extension ContainerFilesystem {
     }
 
     private func writeCurrent(_ node: NodeID, offset: UInt64, data: UnsafeRawBufferPointer, _ writes: WriteSession) throws(FSError) -> Int {
+        try writes.refuseAfterFailure()
         let (spool, open) = try spoolForWriting(node)
         do {
             try spool.write(data, at: offset)
@@ -95,8 +96,10 @@ extension ContainerFilesystem {
     }
 
     package func setAttributes(_ node: NodeID, handle: UInt64?, _ changes: AttributeChanges) throws(FSError) -> NodeAttributes {
-        let target = try existing(node)
         guard let writes else { throw FSError.readOnly("node \(node)") }
+        // Stored in the background since its close: wait for its dataset (chmod right after cp).
+        if writes.isInFlight(node) { try writes.passingGate(node) { () throws(FSError) in } }
+        let target = try existing(node)
         if let size = changes.size {
             guard case .dataset = target.kind else { throw FSError(EISDIR, "node \(node): not a regular file") }
             if writes.active(node) != nil {
@@ -126,7 +129,8 @@ extension ContainerFilesystem {
             open.metadata = updated(open.metadata)
             if changes.modificationTime != nil { open.explicitTime = true }
             s.active[node] = open
-            return true
+            // Kept for the next store only when there will be one; a stored, unchanged file records it now.
+            return open.spool != nil || open.dirty
         }
         if wasActive { return try attributes(of: node) }
         let path: H5Path
@@ -147,23 +151,30 @@ extension ContainerFilesystem {
         return attributes
     }
 
+    /// fsync(2): waits for a background store of the file, answers its failure (or an
+    /// earlier one's), and makes the spool and the working copy durable.
     package func synchronize(_ node: NodeID, handle: UInt64) throws(FSError) {
-        guard let writes, let open = writes.active(node), let spool = open.spool else { return }
-        do {
-            try spool.sync()
-            try writes.workingCopy.sync()
-        } catch {
-            throw FSError(error.code, "\(open.path): \(error.message)")
+        guard let writes else { return }
+        try writes.passingGate(node) { () throws(FSError) in
+            try writes.refuseAfterFailure()
+            guard let open = writes.active(node) else { return }
+            do throws(StagingError) {
+                try open.spool?.sync()
+                try writes.workingCopy.sync()
+            } catch {
+                throw FSError(error.code, "\(open.path): \(error.message)")
+            }
         }
     }
 
     /// close(2) of a descriptor (FUSE flush, once per close, so several times for a dup'ed
-    /// or inherited descriptor): what was written so far is stored now, so errors (ENOSPC)
-    /// are the close's and a `stat`, `link` or `rename` right after sees the dataset. The
-    /// handle stays open: a later write starts a new spool from the stored dataset.
+    /// or inherited descriptor): what was written so far is stored, now or, for a file of
+    /// one chunk, in the background (`storeOnClose`); a `stat`, read, `link` or `rename`
+    /// right after sees the dataset. The handle stays open: a later write starts a new
+    /// spool from the stored dataset.
     package func flush(_ node: NodeID, handle: UInt64) throws(FSError) {
         guard let writes, writes.state.withLock({ $0.handles[handle]?.writes ?? false }) else { return }
-        try store(node)
+        try storeOnClose(node, writes)
     }
 
     /// release: forgets the handle; the last writer's release stores what a flush did not
@@ -177,6 +188,16 @@ extension ContainerFilesystem {
             return open.writers == 0 ? open : nil
         }
         guard last != nil else { return }
+        // A background store of this file is queued: finish behind it, in order.
+        if writes.isInFlight(node) {
+            writes.background.submit { [self] in finishRelease(node, writes) }
+        } else {
+            finishRelease(node, writes)
+        }
+    }
+
+    /// The last writer is gone: stores what no flush did, then forgets the open file.
+    func finishRelease(_ node: NodeID, _ writes: WriteSession) {
         do {
             try store(node)
         } catch {
@@ -225,6 +246,14 @@ extension ContainerFilesystem {
     }
 
     private func storeHoldingGate(_ node: NodeID, _ writes: WriteSession) throws(FSError) {
+        guard let (open, spool) = takeForStore(node, writes) else { return }
+        try sealForStore(node, open, spool, writes)
+        try packSealed(node, open, spool, writes, keepOnFailure: false)
+    }
+
+    /// The file's bytes and state to store, taken from its open file (which then has no
+    /// spool until the next write); nil when there is nothing to store. Caller holds the gate.
+    func takeForStore(_ node: NodeID, _ writes: WriteSession) -> (ActiveFile, Spool)? {
         let taken = writes.state.withLock { s -> ActiveFile? in
             guard var open = s.active[node], open.dirty, !open.unlinked, open.spool != nil else { return nil }
             let snapshot = open
@@ -234,25 +263,46 @@ extension ContainerFilesystem {
             s.active[node] = open
             return snapshot
         }
-        guard let open = taken, let spool = open.spool else { return }
+        guard let open = taken, let spool = open.spool else { return nil }
+        return (open, spool)
+    }
+
+    /// Seals the spool and journals it with the file's metadata: from here a crash cannot lose it.
+    func sealForStore(_ node: NodeID, _ open: ActiveFile, _ spool: Spool, _ writes: WriteSession) throws(FSError) {
+        do {
+            try writes.workingCopy.closeFile(spool, at: open.path, attributes: [
+                NamedValue(name: StoredMetadata.attributeName, value: open.metadata.value)])
+        } catch {
+            throw storeFailed(node, open, spool, writes, error, keep: false)
+        }
+    }
+
+    /// Gives up storing: the file leaves the listing; its bytes are dropped, or with `keep`
+    /// stay closed and waiting in the work directory (the commit tries them again).
+    private func storeFailed(_ node: NodeID, _ open: ActiveFile, _ spool: Spool, _ writes: WriteSession,
+                             _ error: StagingError, keep: Bool) -> FSError {
+        if !keep { try? writes.workingCopy.dropSpool(spool) }
+        writes.state.withLock { s in
+            let name = PendingName(directory: open.path.parent, name: open.path.name)
+            if s.pending[name] == node { s.pending[name] = nil }
+        }
+        let failure = FSError(error.code, "\(open.path): \(error.message)")
+        log("write error: \(failure.message)")
+        return failure
+    }
+
+    /// Packs a sealed file into its dataset and refreshes its node. On failure the bytes are
+    /// dropped (the writer gets the error from close()) unless `keepOnFailure`.
+    func packSealed(_ node: NodeID, _ open: ActiveFile, _ spool: Spool, _ writes: WriteSession,
+                    keepOnFailure: Bool) throws(FSError) {
         let copy = writes.workingCopy
         // Packing makes a new dataset at this path; the file's other names must follow it.
         // A file this session created has no dataset yet, so no other names (no HDF5 call).
         let otherNames = open.isNew ? [] : otherHardLinks(of: open.path)
         do {
             try copy.packFile(spool, at: open.path)
-            try copy.setAttribute(of: open.path, name: StoredMetadata.attributeName, value: open.metadata.value)
         } catch {
-            // The file could not be stored (a full disk): its bytes are given up, so the
-            // session can go on and commit; the writer gets the error from close().
-            try? copy.dropSpool(spool)
-            writes.state.withLock { s in
-                let name = PendingName(directory: open.path.parent, name: open.path.name)
-                if s.pending[name] == node { s.pending[name] = nil }
-            }
-            let failure = FSError(error.code, "\(open.path): \(error.message)")
-            log("write error: \(failure.message)")
-            throw failure
+            throw storeFailed(node, open, spool, writes, error, keep: keepOnFailure)
         }
         writes.state.withLock { s in
             let name = PendingName(directory: open.path.parent, name: open.path.name)
@@ -326,6 +376,7 @@ extension ContainerFilesystem {
 
     package func commit() throws(FSError) {
         guard let writes else { return }
+        drainStores()
         // Files still open for writing at unmount are closed by the kernel before this; any
         // left were never closed and are not committed (the working copy says so).
         // Readers of the working copy must close before its writer can.

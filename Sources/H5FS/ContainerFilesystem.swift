@@ -94,8 +94,10 @@ package final class ContainerFilesystem: FilesystemOperations {
 
     package func lookup(parent: NodeID, name: String) throws(FSError) -> NodeAttributes {
         let node = try child(of: try existing(parent), named: name)
+        // A file being written or stored answers its current size (after its store).
+        let attributes = writes?.active(node.id) != nil ? try attributes(of: node.id) : node.attributes
         nodes.countLookup(node.id)
-        return node.attributes
+        return attributes
     }
 
     package func forget(node: NodeID, count: UInt64) {

@@ -163,6 +163,9 @@ extension WorkingCopy {
         attributes.map { .setAttribute(path, name: $0.name, value: $0.value) }
     }
 
+    /// Whether a file of `size` bytes is packed as one chunk (encoded on the calling thread).
+    package func packsInOneChunk(size: UInt64) -> Bool { packer.layout(forSize: size).chunkCount <= 1 }
+
     /// Packs every closed file still waiting (commit does this first). Returns how many.
     @discardableResult
     package func packAllClosed() throws(StagingError) -> Int {
