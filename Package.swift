@@ -29,7 +29,7 @@ let package = Package(
         // SIMD byte/bit transposes and Fletcher-32 for Codecs (C for SSE2/AVX2, picked at run time).
         .target(name: "CodecKernels"),
         // The only importer of CHDF5: a Swift face on libhdf5 behind one gate.
-        .target(name: "HDF5", dependencies: ["CHDF5", "H5Model"]),
+        .target(name: "HDF5", dependencies: ["CHDF5", "H5Model", "Threads"]),
         // Chunk index, pread, filter pipeline, decoded-chunk cache.
         .target(name: "ChunkEngine", dependencies: ["Codecs", "H5Model", "Threads"]),
         // The write path below the filesystem: spools, packer, working copy, journal, recovery.

@@ -50,6 +50,25 @@ extension HDF5Writer {
         }
     }
 
+    /// `beginByteDataset` and `writeChunks` in one gated sequence: a pack of one chunk then
+    /// needs the gate twice (this, then `link`), and holds nothing else meanwhile.
+    package func beginByteDataset(layout: ByteDatasetLayout,
+                                  writing chunks: [EncodedChunk]) throws(StoreError) -> (PendingDataset, [ChunkLocation]) {
+        try Self.validate(chunks, layout)
+        return try withFile { (file) throws(StoreError) -> (PendingDataset, [ChunkLocation]) in
+            let dataset = try Self.createDataset(file, layout, "new dataset")
+            let locations = try Self.write(chunks, to: dataset.id, layout, "new dataset")
+            let id = dataset.release()
+            let pending = state.withLock { state in
+                let token = state.nextPending
+                state.nextPending += 1
+                state.pending[token] = PendingEntry(dataset: id, layout: layout)
+                return PendingDataset(token: token, layout: layout)
+            }
+            return (pending, locations)
+        }
+    }
+
     /// Writes encoded chunks into a pending dataset (any order; a chunk written twice is
     /// replaced). Returns where each chunk landed in the file, in the order given.
     @discardableResult

@@ -96,29 +96,40 @@ extension WorkingCopy {
         return result
     }
 
-    /// One chunk: encode here, then create, write, link and record under the lock.
+    /// One chunk: encode here; create the unlinked dataset with its chunk (the HDF5 gate
+    /// only); then link and record under the state lock. The lock is held only for the link,
+    /// so the writer's next create and close (which need it) wait as little as they can.
     private func packSingle(_ spool: Spool, _ layout: ByteDatasetLayout, _ token: UInt64, _ path: H5Path,
                             _ attributes: [NamedValue], _ session: Session) throws(StagingError) -> PackResult {
         let packed = try packer.encodeSingle(spool, layout)
-        return try state.withLock { (state) throws(StagingError) -> PackResult in
-            if let failure = state.journalFailure { throw failure }
-            let chunks = packed.map { [$0.chunk] } ?? []
-            let locations = try store { () throws(StoreError) -> [ChunkLocation] in
-                try session.writer.writeByteDataset(at: path, chunks: chunks, layout: layout, replacing: true,
-                                                    attributes: attributes)
-            }
+        let chunks = packed.map { [$0.chunk] } ?? []
+        let writer = session.writer
+        let (pending, locations) = try store { () throws(StoreError) -> (PendingDataset, [ChunkLocation]) in
+            try writer.beginByteDataset(layout: layout, writing: chunks)
+        }
+        do throws(StagingError) {
+            // The dataset has no link yet: its records need not be ordered with other changes.
             var records: [JournalRecord] = [.packBegin(token: token, spool: spool.id, layout: layout)]
             if let packed, let location = locations.first {
                 records.append(.packChunk(token: token, index: 0, offset: location.offset, size: location.size,
                                           checksum: packed.checksum))
             }
-            records.append(.packLink(token: token, path: path, replacing: true))
-            records += Self.attributeRecords(attributes, at: path)
-            try appendRecords(records, session, &state)
-            state.closedSpools[spool.id] = nil
-            return PackResult(layout: layout, chunksWritten: chunks.count,
-                              storedBytes: UInt64(packed?.chunk.bytes.count ?? 0))
+            try session.journal.append(records)
+            try state.withLock { (state) throws(StagingError) in
+                if let failure = state.journalFailure { throw failure }
+                try store { () throws(StoreError) in
+                    try writer.link(pending, at: path, replacing: true, attributes: attributes)
+                }
+                try appendRecords([.packLink(token: token, path: path, replacing: true)]
+                                  + Self.attributeRecords(attributes, at: path), session, &state)
+                state.closedSpools[spool.id] = nil
+            }
+        } catch {
+            writer.abandon(pending)
+            try? session.journal.append([.packAbandon(token: token)])
+            throw error
         }
+        return PackResult(layout: layout, chunksWritten: chunks.count, storedBytes: UInt64(packed?.chunk.bytes.count ?? 0))
     }
 
     /// Many chunks: an unlinked dataset filled by the pipeline, linked at the end.
