@@ -297,6 +297,44 @@ def test_after_enospc_removing_the_file_lets_the_session_commit(tmpfs_mounter):
     assert files_of(dump(container)) == expect({"/" + name: data for name, data in OLD.items()} | {"/after": after})
 
 
+def test_small_files_closed_before_the_disk_filled_are_never_lost(tmpfs_mounter):
+    """Files of one chunk are stored after their close (docs/writing.md, "When a file is
+    stored"), so a full disk can first show while storing a file whose close already
+    succeeded. Whatever the order, nothing closed is lost: the failure reaches a later
+    write, close or create (ENOSPC); the unmount either commits or exits 7 with the container
+    untouched, and then, given space, `h5mount --recover` commits every file whose close
+    succeeded."""
+    small, mounter = tmpfs_mounter
+    container = make_container(small / "c.h5", OLD)
+    before = file_sha(container)
+    mnt = mounter(container, "-o", "compression=none")      # random bytes: nothing shrinks
+    closed, failure = {}, None
+    for index in range(600):                                # 600 x 48 KiB: far more than 16 MiB
+        data = payload(48 * 1024, 100 + index)
+        try:
+            with open(mnt / f"f{index:03}", "wb") as f:
+                f.write(data)
+        except OSError as error:
+            failure = (index, error.errno)
+            break
+        closed[f"/f{index:03}"] = data
+    assert failure is not None, f"{len(closed)} files of 48 KiB fit a {TMPFS_SIZE}-byte filesystem"
+    assert failure[1] == errno.ENOSPC, f"file {failure[0]}: {errno.errorcode[failure[1]]}, expected ENOSPC"
+    result = unmount_cli(mounter, mnt, expect_code=None)
+    assert result.returncode in (0, EXIT_COMMIT_FAILED), result.stdout + result.stderr
+    if result.returncode == EXIT_COMMIT_FAILED:
+        assert file_sha(container) == before, "a failed commit must not touch the container"
+        # Recovery rebuilds the working copy next to the crashed one: give it room.
+        assert run(["mount", "-o", "remount,size=128M", small]).returncode == 0
+        recovered = run([mounter.binary, "--recover", container], timeout=300)
+        assert recovered.returncode == 0, recovered.stdout + recovered.stderr
+    tree = files_of(dump(container))
+    for name, data in OLD.items():
+        assert tree.get("/" + name) == (len(data), sha(data)), f"/{name}"
+    lost = [name for name, data in closed.items() if tree.get(name) != (len(data), sha(data))]
+    assert lost == [], f"{len(lost)} of {len(closed)} closed files lost (exit {result.returncode}): {lost[:5]}"
+
+
 # ---------------------------------------------------------------- 3. memory
 
 CACHE_BUDGET = 64 * MiB
