@@ -115,15 +115,7 @@ extension WorkingCopy {
                                           checksum: packed.checksum))
             }
             try session.journal.append(records)
-            try state.withLock { (state) throws(StagingError) in
-                if let failure = state.journalFailure { throw failure }
-                try store { () throws(StoreError) in
-                    try writer.link(pending, at: path, replacing: true, attributes: attributes)
-                }
-                try appendRecords([.packLink(token: token, path: path, replacing: true)]
-                                  + Self.attributeRecords(attributes, at: path), session, &state)
-                state.closedSpools[spool.id] = nil
-            }
+            try linkPack(pending, of: spool, token: token, at: path, attributes, session)
         } catch {
             writer.abandon(pending)
             try? session.journal.append([.packAbandon(token: token)])
@@ -152,20 +144,27 @@ extension WorkingCopy {
                 result.chunksWritten += batch.count
                 result.storedBytes += batch.reduce(0) { $0 + UInt64($1.chunk.bytes.count) }
             }
-            try state.withLock { (state) throws(StagingError) in
-                if let failure = state.journalFailure { throw failure }
-                try store { () throws(StoreError) in
-                    try writer.link(pending, at: path, replacing: true, attributes: attributes)
-                }
-                try appendRecords([.packLink(token: token, path: path, replacing: true)]
-                                  + Self.attributeRecords(attributes, at: path), session, &state)
-                state.closedSpools[spool.id] = nil
-            }
+            try linkPack(pending, of: spool, token: token, at: path, attributes, session)
             return result
         } catch {
             writer.abandon(pending)
             try? session.journal.append([.packAbandon(token: token)])
             throw error
+        }
+    }
+
+    /// The one step of a pack ordered with other changes: links the filled dataset at `path`
+    /// (with its attributes) and records it, under the state lock; the spool is then packed.
+    private func linkPack(_ pending: PendingDataset, of spool: Spool, token: UInt64, at path: H5Path,
+                          _ attributes: [NamedValue], _ session: Session) throws(StagingError) {
+        try state.withLock { (state) throws(StagingError) in
+            if let failure = state.journalFailure { throw failure }
+            try store { () throws(StoreError) in
+                try session.writer.link(pending, at: path, replacing: true, attributes: attributes)
+            }
+            try appendRecords([.packLink(token: token, path: path, replacing: true)]
+                              + Self.attributeRecords(attributes, at: path), session, &state)
+            state.closedSpools[spool.id] = nil
         }
     }
 
