@@ -27,13 +27,25 @@ import Staging
 /// need that gate (the file's last release), so waiting while holding it could deadlock.
 extension ContainerFilesystem {
     func storeOnClose(_ node: NodeID, _ writes: WriteSession) throws(FSError) {
-        try writes.refuseAfterFailure()
         guard let gate = writes.gate(node) else { return try store(node) }
         writes.background.waitForRoom()
         gate.acquire()
         var handedOver = false
         defer { if !handedOver { gate.release() } }
-        guard let (open, spool) = takeForStore(node, writes) else { return }
+        let taken = takeForStore(node, writes)
+        if let failure = writes.state.withLock({ $0.storeFailure }) {
+            // After a failed store nothing more is packed, but what was written is kept:
+            // sealed and journaled, it waits for the commit (or recovery) like the failed file.
+            if let (open, spool) = taken {
+                try sealForStore(node, open, spool, writes)
+                writes.state.withLock { s in
+                    let name = PendingName(directory: open.path.parent, name: open.path.name)
+                    if s.pending[name] == node { s.pending[name] = nil }
+                }
+            }
+            throw failure
+        }
+        guard let (open, spool) = taken else { return }
         try sealForStore(node, open, spool, writes)
         guard writes.workingCopy.packsInOneChunk(size: spool.size) else {
             return try packSealed(node, open, spool, writes, keepOnFailure: false)

@@ -187,13 +187,15 @@ extension ContainerFilesystem {
             s.active[node] = open
             return open.writers == 0 ? open : nil
         }
-        guard last != nil else { return }
-        // A background store of this file is queued: finish behind it, in order.
-        if writes.isInFlight(node) {
-            writes.background.submit { [self] in finishRelease(node, writes) }
-        } else {
-            finishRelease(node, writes)
+        guard let last else { return }
+        guard writes.isInFlight(node) else { return finishRelease(node, writes) }
+        // A background store of this file is queued: what no flush stored goes behind it,
+        // and the open file is forgotten after both (`forgetIfClosed` takes no gate: a job
+        // on the queue must never wait for a gate a later job holds).
+        if last.dirty {
+            do { try storeOnClose(node, writes) } catch { log("cannot store node \(node): \(error.message)") }
         }
+        writes.background.submit { [self] in forgetIfClosed(node, writes) }
     }
 
     /// The last writer is gone: stores what no flush did, then forgets the open file.
@@ -203,8 +205,13 @@ extension ContainerFilesystem {
         } catch {
             log("cannot store node \(node): \(error.message) (its bytes stay in the work directory for recovery)")
         }
+        forgetIfClosed(node, writes)
+    }
+
+    /// Forgets the open file once no writer has it and no store of it is queued.
+    func forgetIfClosed(_ node: NodeID, _ writes: WriteSession) {
         let finished = writes.state.withLock { s -> ActiveFile? in
-            guard let open = s.active[node], open.writers == 0 else { return nil }
+            guard let open = s.active[node], open.writers == 0, s.inFlight[node] == nil else { return nil }
             s.active[node] = nil
             let name = PendingName(directory: open.path.parent, name: open.path.name)
             if s.pending[name] == node { s.pending[name] = nil }

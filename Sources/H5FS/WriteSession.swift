@@ -80,8 +80,8 @@ final class WriteSession: Sendable {
     /// Whether a background store of `node` is queued or running.
     func isInFlight(_ node: NodeID) -> Bool { state.withLock { $0.inFlight[node] != nil } }
 
-    /// EIO-free refusal after a background store failed (the files it could not store are
-    /// still in the work directory; the commit tries them again).
+    /// Refuses a change once a background store failed: the first failure, again (the files
+    /// it could not store are still in the work directory; the commit tries them again).
     func refuseAfterFailure() throws(FSError) {
         if let failure = state.withLock({ $0.storeFailure }) { throw failure }
     }

@@ -108,6 +108,46 @@ final class BackgroundStoreTests: XCTestCase {
         XCTAssertEqual(bytes, Array("one".utf8))
     }
 
+    /// `echo a > f; echo b >> f`: the file is opened and closed again while its first store
+    /// is still queued (and its release queued behind it). Both writes are stored, in order,
+    /// and nothing waits forever (a queued job never waits for a gate a later job holds).
+    func test_a_file_reopened_while_its_store_is_queued_gets_both_writes() throws {
+        let (fs, writes, path) = try mount()
+        let beforeFirstStore = holdQueue(writes)
+        let (created, first) = try fs.create(parent: 1, name: "f", mode: 0o644, flags: O_WRONLY | O_CREAT)
+        let file = created.node
+        _ = try Array("first\n".utf8).withUnsafeBytes { try fs.write(file, handle: first, offset: 0, data: $0) }
+        try fs.flush(file, handle: first)
+        // Queue: [hold, store 1, hold, release 1]: the second close queues its store while
+        // the first release is still waiting.
+        let beforeFirstRelease = holdQueue(writes)
+        fs.release(file, handle: first)
+        final class Outcome: @unchecked Sendable { var error: Error? }
+        let outcome = Outcome()
+        let done = startElsewhere {
+            do {
+                let handle = try fs.open(file, flags: O_WRONLY)
+                _ = try Array("second\n".utf8).withUnsafeBytes { try fs.write(file, handle: handle, offset: 6, data: $0) }
+                try fs.flush(file, handle: handle)
+                fs.release(file, handle: handle)
+            } catch {
+                outcome.error = error
+            }
+        }
+        XCTAssertEqual(done.wait(timeout: .now() + 0.3), .timedOut, "the write waits for the first store")
+        beforeFirstStore.signal()
+        XCTAssertEqual(done.wait(timeout: .now() + 30), .success, "the second close is not stuck")
+        XCTAssertNil(outcome.error)
+        beforeFirstRelease.signal()
+        let drained = startElsewhere { writes.background.drain() }
+        XCTAssertEqual(drained.wait(timeout: .now() + 30), .success, "the queue is not stuck")
+        XCTAssertEqual(String(decoding: try Self.readAll(fs, file), as: UTF8.self), "first\nsecond\n")
+        try fs.commit()
+        let again = try ContainerFilesystem(containerPath: path, options: MountOptions(readOnly: true, uid: 1000, gid: 100))
+        XCTAssertEqual(String(decoding: try Self.readAll(again, try again.lookup(parent: 1, name: "f").node), as: UTF8.self),
+                       "first\nsecond\n")
+    }
+
     /// Many small files and the commit right after the last close: the commit drains the
     /// queue first, and every file is there in full, with its mode.
     func test_the_commit_stores_every_file_still_queued() throws {
