@@ -97,6 +97,7 @@ extension ContainerFilesystem {
     package func setAttributes(_ node: NodeID, handle: UInt64?, _ changes: AttributeChanges) throws(FSError) -> NodeAttributes {
         let target = try existing(node)
         guard let writes else { throw FSError.readOnly("node \(node)") }
+        try refuseViewChange(target, "node \(node)")
         if let size = changes.size {
             guard case .dataset = target.kind else { throw FSError(EISDIR, "node \(node): not a regular file") }
             if writes.active(node) != nil {

@@ -16,6 +16,8 @@ package final class ContainerFilesystem: FilesystemOperations {
     let options: MountOptions
     let files: MountedFiles
     let nodes = NodeTable()
+    /// Where the ids of frame files lead (`-o frames`): frames directories reserve blocks of ids.
+    let frameBlocks = FrameBlocks()
     let engine: ChunkEngine
     let log: @Sendable (String) -> Void
     /// The write side; nil on a read-only mount.
@@ -139,10 +141,10 @@ package final class ContainerFilesystem: FilesystemOperations {
             return try openForWriting(target, flags: flags)
         }
         switch target.kind {
-        case .dataset, .sidecar: break
+        case .dataset, .sidecar, .view: break
         case .unreadable(let path, let reason):
             throw FSError(EIO, "\(path): \(reason)")
-        case .directory, .externalRoot: throw FSError(EISDIR, "node \(node) is a directory")
+        case .directory, .externalRoot, .frames: throw FSError(EISDIR, "node \(node) is a directory")
         case .symlink: throw FSError(ELOOP, "node \(node) is a symbolic link")
         }
         let handle = nextHandle()
@@ -187,6 +189,7 @@ package final class ContainerFilesystem: FilesystemOperations {
         case .dataset(_, let p, let c, _): content = c; path = p
         case .sidecar(_, let p, let c): content = c; path = p
         case .unreadable(let p, let reason): throw FSError(EIO, "\(p): \(reason)")
+        case .view(let view): return try readView(view, offset: offset, into: buffer)
         default: throw FSError(EISDIR, "node \(node) is not a regular file")
         }
         switch content {
@@ -212,7 +215,7 @@ package final class ContainerFilesystem: FilesystemOperations {
         }
     }
 
-    private func read(_ dataset: RawArrayDataset, path: H5Path, offset: UInt64,
+    func read(_ dataset: RawArrayDataset, path: H5Path, offset: UInt64,
                       into buffer: UnsafeMutableRawBufferPointer) throws(FSError) -> Int {
         do {
             return try dataset.read(offset: offset, count: buffer.count, into: buffer)
@@ -239,7 +242,8 @@ package final class ContainerFilesystem: FilesystemOperations {
     // MARK: - Helpers shared by the extensions
 
     func existing(_ id: NodeID) throws(FSError) -> Node {
-        guard let node = nodes.node(id) else { throw FSError(ENOENT, "unknown node \(id)") }
+        // Frame files are not in the node table: their ids lead to their frames directory.
+        guard let node = nodes.node(id) ?? frameBlocks.node(id) else { throw FSError(ENOENT, "unknown node \(id)") }
         return node
     }
 
