@@ -220,6 +220,32 @@ final class ViewTests: XCTestCase {
         XCTAssertEqual(try fs.listDirectory(try fs.lookup(parent: 1, name: "a.frames").node), [])
     }
 
+    func test_externally_linked_files_have_views_too() throws {
+        let c = InMemoryContainer(filePath: "/data/master.h5")
+        c.addLink("/data", .external(file: "run_1.h5", object: "/stack"))
+        let other = InMemoryContainer(filePath: "/data/run_1.h5")
+        let u2 = DataType.integer(size: 2, signed: false, order: .little)
+        other.addDataset("/stack", type: u2, shape: [2, 1, 2], bytes: [1, 0, 2, 0, 3, 0, 4, 0])
+        var options = MountOptions(uid: 1000, gid: 100)
+        options.frames = true
+        options.npy = true
+        let fs = try ContainerFilesystem(container: c, options: options, opener: { path throws(StoreError) in
+            guard path == "/data/run_1.h5" else { throw StoreError(.notFound, path) }
+            return other
+        })
+        let ext = try fs.lookup(parent: 1, name: ".external")
+        let root = try fs.lookup(parent: ext.node, name: "run_1.h5")
+        XCTAssertEqual(try fs.listDirectory(root.node).map(\.name), ["stack", "stack.attrs", "stack.npy", "stack.frames"])
+        let npy = try fs.lookup(parent: root.node, name: "stack.npy")
+        let header = try XCTUnwrap(NumpyHeader.header(element: u2, shape: [2, 1, 2]))
+        XCTAssertEqual(try readAll(fs, npy.node, step: 50), header + [1, 0, 2, 0, 3, 0, 4, 0])
+        let frames = try fs.lookup(parent: root.node, name: "stack.frames")
+        let second = try fs.lookup(parent: frames.node, name: "000001.raw")
+        XCTAssertEqual(try readAll(fs, second.node), [3, 0, 4, 0])
+        let secondNpy = try fs.lookup(parent: frames.node, name: "000001.npy")
+        XCTAssertEqual(try readAll(fs, secondNpy.node), try XCTUnwrap(NumpyHeader.header(element: u2, shape: [1, 2])) + [3, 0, 4, 0])
+    }
+
     func test_views_refuse_every_change() throws {
         let readOnly = try mount(frames: true, npy: true)
         let npy = try readOnly.lookup(parent: 1, name: "stack.npy")
