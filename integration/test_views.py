@@ -144,3 +144,40 @@ def test_views_are_read_only(mounter, stacks, tmp_path):
     assert failure.value.errno in (errno.EPERM, errno.EACCES)
     with h5py.File(stacks) as f:
         assert open(mnt / "entry/data/stack.frames/000001.raw", "rb").read() == f["entry/data/stack"][1].tobytes()
+
+
+@pytest.fixture(scope="module")
+def nexus(tmp_path_factory):
+    """A NeXus-shaped detector run: master.h5 with /entry/data/data an external link to
+    data.h5's /data, a virtual dataset over four blocks of 10 frames, block 3 missing."""
+    root = tmp_path_factory.mktemp("nexus")
+    layout = h5py.VirtualLayout(shape=(40, 8, 8), dtype="<i4")
+    for block in range(4):
+        name = f"block_{block}.h5"
+        with h5py.File(root / name, "w") as f:
+            f.create_dataset("data", data=np.arange(640, dtype="<i4").reshape(10, 8, 8) + 1000 * block,
+                             chunks=(1, 8, 8), compression="gzip")
+        layout[block * 10:(block + 1) * 10] = h5py.VirtualSource(name, "data", shape=(10, 8, 8))
+    with h5py.File(root / "data.h5", "w") as f:
+        f.create_virtual_dataset("data", layout, fillvalue=-1)
+    with h5py.File(root / "master.h5", "w") as f:
+        f["entry/data/data"] = h5py.ExternalLink("data.h5", "/data")
+    os.remove(root / "block_2.h5")
+    return root
+
+
+def test_views_of_a_virtual_dataset_behind_an_external_link(mounter, nexus):
+    mnt = mounter(nexus / "master.h5", "-o", "ro,frames,npy")
+    # Views sit beside the dataset itself: follow the link into /.external/.
+    target = (mnt / "entry/data/data").resolve()
+    assert not os.path.exists(mnt / "entry/data/data.frames"), "no views beside a link"
+    frames = target.parent / "data.frames"
+    with h5py.File(nexus / "data.h5") as f:
+        ds = f["data"]
+        for i in (0, 15, 25, 39):
+            raw = open(frames / f"{i:06d}.raw", "rb").read()
+            assert raw == ds[i].tobytes(), i
+            assert (np.load(frames / f"{i:06d}.npy") == ds[i]).all(), i
+        assert (np.load(frames / "000025.npy") == -1).all(), "frames of the missing block read as the fill value"
+        whole = np.load(target.parent / "data.npy", mmap_mode="r")
+        assert whole.tobytes() == ds[()].tobytes()
