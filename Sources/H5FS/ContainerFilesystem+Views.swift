@@ -1,4 +1,3 @@
-import ChunkEngine
 import Glibc
 import H5Model
 
@@ -129,8 +128,8 @@ extension ContainerFilesystem {
         return attributes
     }
 
-    /// Reads a view: its prefix, then its window of the dataset's raw array, through the
-    /// dataset's current content (and past its store gate, so never half stored).
+    /// Reads a view: its prefix, then its window of the dataset's file as that file reads now
+    /// (typed writes not yet stored included), past the dataset's store gate.
     func readView(_ view: DatasetView, offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(FSError) -> Int {
         guard offset < view.size, let base = buffer.baseAddress else { return 0 }
         var filled = 0
@@ -148,22 +147,13 @@ extension ContainerFilesystem {
         guard wanted > 0 else { return filled }
         let body = UnsafeMutableRawBufferPointer(start: base + filled, count: wanted)
         let read = { () throws(FSError) -> Int in
-            let (dataset, path) = try self.rawArray(ofDataset: view.dataset)
-            return try self.read(dataset, path: path, offset: view.offset + bodyOffset, into: body)
+            guard case .dataset = try self.existing(view.dataset).kind else {
+                throw FSError(EIO, "node \(view.dataset): the dataset of this view is gone")
+            }
+            return try self.readCurrent(view.dataset, offset: view.offset + bodyOffset, into: body)
         }
         guard let writes else { return try filled + read() }
         return try filled + writes.passingGate(view.dataset, read)
-    }
-
-    private func rawArray(ofDataset id: NodeID) throws(FSError) -> (RawArrayDataset, H5Path) {
-        guard case .dataset(_, let path, let content, _) = try existing(id).kind else {
-            throw FSError(EIO, "node \(id): the dataset of this view is gone")
-        }
-        switch content {
-        case .rawArray(let dataset): return (dataset, path)
-        case .lazyRawArray(let lazy): return (try lazy.resolved(), path)
-        case .rendered: throw FSError(EIO, "\(path): no longer a raw array")
-        }
     }
 
     /// Every change to a view answers EPERM (EROFS on a read-only mount): views are

@@ -117,6 +117,9 @@ extension ContainerFilesystem: WritableFilesystemOperations {
         if let targetNode {
             if flags.contains(.noReplace) { throw FSError(EEXIST, "\(target): exists") }
             if targetNode.id == sourceNode.id { return }  // two names of one file: nothing to do (POSIX)
+            if case .sidecar = targetNode.kind {
+                return try renameOverSidecar(source: sourceNode, parent: parent, name: name, sidecar: targetNode)
+            }
             switch (sourceNode.isDirectory, targetNode.isDirectory) {
             case (true, false): throw FSError(ENOTDIR, "\(target): not a directory")
             case (false, true): throw FSError(EISDIR, "\(target): is a directory")
@@ -216,7 +219,7 @@ extension ContainerFilesystem: WritableFilesystemOperations {
             try body(writes.workingCopy)
         } catch {
             let failure = FSError(error.code, "\(what): \(error.message)")
-            if error.code == EIO || error.code == ENOSPC { log("write error: \(failure.message)") }
+            if error.code == ENOSPC { logFailure("write error", failure) }
             throw failure
         }
     }

@@ -11,9 +11,9 @@ enum ViewRole: Hashable, Sendable {
 /// `offset ..< offset + length` of the raw array. A frame is the window
 /// `[i * frameBytes, (i + 1) * frameBytes)`.
 ///
-/// The view names its dataset by node id, not by content: each read takes the dataset
-/// node's current content, so a view reads what the dataset file reads (the same chunk
-/// cache and read-ahead), also after a rename or a store of the dataset moved it.
+/// The view names its dataset by node id, not by content: each read reads the dataset's
+/// file as it is now, so a view reads what the dataset file reads (the same chunk cache and
+/// read-ahead, typed writes not yet stored), also after a rename or a store moved it.
 struct DatasetView: Sendable {
     let dataset: NodeID
     let prefix: [UInt8]

@@ -110,6 +110,7 @@ extension WorkingCopy {
             records.append(.packLink(token: token, path: path, replacing: true))
             try appendRecords(records, session, &state)
             state.closedSpools[spool.id] = nil
+            state.filesStored += 1
             return PackResult(layout: layout, chunksWritten: chunks.count,
                               storedBytes: UInt64(packed?.chunk.bytes.count ?? 0))
         }
@@ -140,6 +141,7 @@ extension WorkingCopy {
                 try store { () throws(StoreError) in try writer.link(pending, at: path, replacing: true) }
                 try appendRecords([.packLink(token: token, path: path, replacing: true)], session, &state)
                 state.closedSpools[spool.id] = nil
+                state.filesStored += 1
             }
             return result
         } catch {
@@ -150,10 +152,19 @@ extension WorkingCopy {
     }
 
     /// Packs every closed file still waiting (commit does this first). Returns how many.
+    /// `progress` hears `.packing` before the first and after each file.
     @discardableResult
-    package func packAllClosed() throws(StagingError) -> Int {
+    package func packAllClosed(reporting progress: CommitProgressSink = { _ in }) throws(StagingError) -> Int {
         let waiting = state.withLock { state in state.closedSpools.values.map(\.spool).sorted { $0.id < $1.id } }
-        for spool in waiting { try packFile(spool) }
+        guard !waiting.isEmpty else { return 0 }
+        var report = CommitProgress(.packing, total: waiting.reduce(0) { $0 + $1.size }, filesTotal: waiting.count)
+        progress(report)
+        for spool in waiting {
+            try packFile(spool)
+            report.done += spool.size
+            report.files += 1
+            progress(report)
+        }
         return waiting.count
     }
 }

@@ -220,6 +220,27 @@ final class ViewTests: XCTestCase {
         XCTAssertEqual(try fs.listDirectory(try fs.lookup(parent: 1, name: "a.frames").node), [])
     }
 
+    func test_views_read_what_the_dataset_file_reads_after_a_typed_write() throws {
+        let fs = try mount(frames: true, npy: true, readOnly: false)
+        let stack = try fs.lookup(parent: 1, name: "stack")
+        let frames = try fs.lookup(parent: 1, name: "stack.frames")
+        let third = try fs.lookup(parent: frames.node, name: "000003.raw")
+        let thirdNpy = try fs.lookup(parent: frames.node, name: "000003.npy")
+        let npy = try fs.lookup(parent: 1, name: "stack.npy")
+        let header = npy.size - stack.size
+        let written = [UInt8](repeating: 0xAB, count: 512)
+        let handle = try fs.open(stack.node, flags: O_RDWR)
+        XCTAssertEqual(try written.withUnsafeBytes { try fs.write(stack.node, handle: handle, offset: 3 * 512, data: $0) }, 512)
+        XCTAssertEqual(try readAll(fs, third.node), written, "before the store: the file's pending bytes")
+        try fs.flush(stack.node, handle: handle)
+        fs.release(stack.node, handle: handle)
+        XCTAssertEqual(try readAll(fs, third.node), written, "after the store")
+        XCTAssertEqual(Array(try readAll(fs, thirdNpy.node).dropFirst(Int(thirdNpy.size) - 512)), written)
+        let whole = try readAll(fs, npy.node, step: 1 << 16)
+        XCTAssertEqual(Array(whole[Int(header) + 3 * 512 ..< Int(header) + 4 * 512]), written)
+        XCTAssertEqual(Array(whole[Int(header) + 2 * 512 ..< Int(header) + 3 * 512]), try expected("stack.2.raw"))
+    }
+
     func test_externally_linked_files_have_views_too() throws {
         let c = InMemoryContainer(filePath: "/data/master.h5")
         c.addLink("/data", .external(file: "run_1.h5", object: "/stack"))

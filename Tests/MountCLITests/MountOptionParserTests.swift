@@ -40,6 +40,14 @@ final class MountOptionParserTests: XCTestCase {
         XCTAssertFalse(try parse("ro").makeMountPoint)
     }
 
+    func testDebugIsTheSpellingOfDashD() throws {
+        XCTAssertFalse(try parse().debug)
+        let parsed = try parse("ro,debug")
+        XCTAssertTrue(parsed.debug)
+        XCTAssertEqual(parsed.fuseOptions, [], "h5mount's own: libfuse's debug output is not what -d prints")
+        XCTAssertEqual(usageError("debug=1"), "h5mount: unknown mount option 'debug=1' (see h5mount --help)")
+    }
+
     func testOwnOptionsAcrossSeveralGroups() throws {
         let parsed = try parse("ro,cache_size=64M", "uid=5,gid=6")
         XCTAssertEqual(parsed.filesystem.cacheBytes, 64 << 20)
@@ -119,6 +127,6 @@ final class MountOptionParserTests: XCTestCase {
         XCTAssertNotNil(usageError("max_read=100"))
         XCTAssertNotNil(usageError("fsname="))
         XCTAssertNotNil(usageError("allow_other,allow_root"))
-        XCTAssertNotNil(usageError("debug"))
+        XCTAssertNotNil(usageError("debug=yes"), "-o debug is a flag (testDebugIsTheSpellingOfDashD)")
     }
 }
