@@ -36,6 +36,7 @@ final class ViewTests: XCTestCase {
             f.create_dataset("bytes", data=numpy.frombuffer(b"abc", dtype="u1"))
             f.create_dataset("vlen", data=[numpy.arange(2), numpy.arange(3)], dtype=h5py.vlen_dtype("i4"))
             f.create_dataset("empty", shape=(0, 3, 3), dtype="<f4")
+            f.create_dataset("grow", data=numpy.arange(8, dtype="<u2").reshape(2, 2, 2), maxshape=(None, 2, 2), chunks=(1, 2, 2))
         with h5py.File(out + "/views.h5", "r") as f:
             for name in ["stack", "be", "table", "cstack", "scalar", "arr", "empty"]:
                 numpy.save(out + "/" + name + ".npy", f[name][()])
@@ -85,7 +86,7 @@ final class ViewTests: XCTestCase {
     }
 
     let plainNames = ["arr", "arr.attrs", "be", "be.attrs", "bytes", "cstack", "cstack.attrs", "empty", "empty.attrs",
-                      "scalar", "scalar.attrs", "stack", "stack.attrs", "table", "table.attrs", "text", "vlen", "vlen.attrs"]
+                      "grow", "grow.attrs", "scalar", "scalar.attrs", "stack", "stack.attrs", "table", "table.attrs", "text", "vlen", "vlen.attrs"]
 
     func test_without_the_options_there_are_no_views() throws {
         let fs = try mount()
@@ -99,7 +100,7 @@ final class ViewTests: XCTestCase {
         let fs = try mount(npy: true)
         let names = try fs.listDirectory(1).map(\.name)
         XCTAssertEqual(names.filter { $0.hasSuffix(".npy") }.sorted(),
-                       ["arr.npy", "be.npy", "cstack.npy", "empty.npy", "scalar.npy", "stack.npy", "table.npy"],
+                       ["arr.npy", "be.npy", "cstack.npy", "empty.npy", "grow.npy", "scalar.npy", "stack.npy", "table.npy"],
                        "typed datasets only: no views of text, byte or JSON-lines datasets")
         XCTAssertFalse(names.contains { $0.hasSuffix(".frames") }, "frames need -o frames")
         for name in ["stack", "be", "table", "cstack", "scalar", "arr", "empty"] {
@@ -118,7 +119,7 @@ final class ViewTests: XCTestCase {
     func test_frames_list_by_arithmetic_and_read_only_their_chunks() throws {
         let fs = try mount(frames: true)
         let root = try fs.listDirectory(1)
-        XCTAssertEqual(root.map(\.name).filter { $0.hasSuffix(".frames") }.sorted(), ["be.frames", "cstack.frames", "empty.frames", "stack.frames"],
+        XCTAssertEqual(root.map(\.name).filter { $0.hasSuffix(".frames") }.sorted(), ["be.frames", "cstack.frames", "empty.frames", "grow.frames", "stack.frames"],
                        "rank 3 or more only")
         XCTAssertFalse(root.contains { $0.name.hasSuffix(".npy") }, ".npy needs -o npy")
         let frames = try fs.lookup(parent: 1, name: "stack.frames")
@@ -239,6 +240,28 @@ final class ViewTests: XCTestCase {
         let whole = try readAll(fs, npy.node, step: 1 << 16)
         XCTAssertEqual(Array(whole[Int(header) + 3 * 512 ..< Int(header) + 4 * 512]), written)
         XCTAssertEqual(Array(whole[Int(header) + 2 * 512 ..< Int(header) + 3 * 512]), try expected("stack.2.raw"))
+    }
+
+    func test_views_follow_a_dataset_that_grows() throws {
+        let fs = try mount(frames: true, npy: true, readOnly: false)
+        let grow = try fs.lookup(parent: 1, name: "grow")
+        let npyBefore = try fs.lookup(parent: 1, name: "grow.npy")
+        let framesBefore = try fs.lookup(parent: 1, name: "grow.frames")
+        XCTAssertEqual(try fs.listDirectory(framesBefore.node).count, 5, "2 frames, .raw and .npy, and .attrs")
+        let handle = try fs.open(grow.node, flags: O_RDWR)
+        let frame: [UInt8] = [9, 0, 10, 0, 11, 0, 12, 0]
+        _ = try frame.withUnsafeBytes { try fs.write(grow.node, handle: handle, offset: 16, data: $0) }
+        try fs.flush(grow.node, handle: handle)
+        fs.release(grow.node, handle: handle)
+        let npy = try fs.lookup(parent: 1, name: "grow.npy")
+        XCTAssertEqual(npy.node, npyBefore.node, "the same inode")
+        let header = try XCTUnwrap(NumpyHeader.header(element: .integer(size: 2, signed: false, order: .little), shape: [3, 2, 2]))
+        XCTAssertEqual(try readAll(fs, npy.node), header + [0, 0, 1, 0, 2, 0, 3, 0, 4, 0, 5, 0, 6, 0, 7, 0] + frame)
+        let frames = try fs.lookup(parent: 1, name: "grow.frames")
+        XCTAssertEqual(frames.node, framesBefore.node)
+        XCTAssertEqual(try fs.listDirectory(frames.node).map(\.name), ["000000.raw", "000000.npy", "000001.raw", "000001.npy",
+                                                                      "000002.raw", "000002.npy", ".attrs"])
+        XCTAssertEqual(try readAll(fs, try fs.lookup(parent: frames.node, name: "000002.raw").node), frame)
     }
 
     func test_externally_linked_files_have_views_too() throws {
