@@ -4,7 +4,7 @@ import H5Model
 /// Views of typed datasets (`-o npy`, `-o frames`; docs/mapping.md, "Views"): `NAME.npy`
 /// beside the dataset file, and `NAME.frames/` for datasets of rank 3 or more. Views are
 /// made from what the dataset node already knows — no libhdf5 call — and read through the
-/// dataset's own content, so they share its chunk cache. Real objects of the same name win
+/// dataset's own file, so they share its chunk cache. Real objects of the same name win
 /// (the namespace looks views up last), and views refuse every change.
 extension ContainerFilesystem {
     static let npySuffix = ".npy"

@@ -303,6 +303,7 @@ final class ViewTests: XCTestCase {
             assertErrno(EPERM, "open for writing") { _ = try fs.open(node, flags: O_RDWR) }
             assertErrno(EPERM, "truncate") { _ = try fs.setAttributes(node, handle: nil, AttributeChanges(size: 0)) }
             assertErrno(EPERM, "chmod") { _ = try fs.setAttributes(node, handle: nil, AttributeChanges(mode: 0o600)) }
+            assertErrno(EPERM, "setfattr") { try fs.setExtendedAttribute(node, name: "user.x", value: Array("1".utf8), flags: []) }
         }
         assertErrno(EPERM, "unlink") { try fs.unlink(parent: 1, name: "stack.npy") }
         assertErrno(EPERM, "rmdir") { try fs.removeDirectory(parent: 1, name: "stack.frames") }
