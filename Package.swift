@@ -37,10 +37,10 @@ let package = Package(
         // The filesystem: inodes, namespace mapping, sidecars. No libfuse types.
         .target(name: "H5FS", dependencies: ["H5Model", "HDF5", "ChunkEngine", "Staging", "Threads"]),
         // The only importer of CFUSE: libfuse3 low-level callbacks -> H5FS calls.
-        .target(name: "FUSEBridge", dependencies: ["CFUSE", "H5FS", "H5Model"]),
+        .target(name: "FUSEBridge", dependencies: ["CFUSE", "H5FS", "H5Model", "Threads"]),
         // The CLI's logic, importable by tests: -o parsing, checks, daemon start, unmount.
         // (Staging: leftover work of a crashed session, --recover, --discard.)
-        .target(name: "MountCLI", dependencies: ["HDF5", "Codecs", "FUSEBridge", "H5FS", "Staging", "H5Model"]),
+        .target(name: "MountCLI", dependencies: ["HDF5", "Codecs", "FUSEBridge", "H5FS", "Staging", "H5Model", "Threads"]),
         .executableTarget(name: "h5mount", dependencies: [
             "MountCLI", "FUSEBridge", "H5FS", "HDF5", "H5Model",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

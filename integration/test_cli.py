@@ -188,6 +188,10 @@ def test_corrupt_chunk_fails_that_object_only(mounter, tmp_path):
     assert (mnt / "title").read_bytes() == b"still readable\n"
     assert (mnt / "bad.attrs").read_bytes().startswith(b"{")
     assert mnt.process.poll() is None, "the daemon died"
+    # One log line for the user's EIO, naming the object, the chunk and the cause.
+    lines = [line for line in mnt.stderr_text().splitlines() if "/bad" in line]
+    assert len(lines) == 1, mnt.stderr_text()
+    assert "/bad: dataset /bad chunk at [1000]" in lines[0] and "deflate" in lines[0], lines[0]
 
 
 def damaged_copies(source: Path, directory: Path) -> list[Path]:

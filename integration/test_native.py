@@ -56,9 +56,16 @@ def test_man_page_renders_without_warnings():
                           capture_output=True, text=True, env=env, timeout=60)
     assert done.returncode == 0
     assert done.stderr == ""
-    for heading in ("SYNOPSIS", "DESCRIPTION", "OPTIONS", "MAPPING", "EXIT STATUS", "FILES", "EXAMPLES"):
+    for heading in ("SYNOPSIS", "DESCRIPTION", "OPTIONS", "PROGRESS", "LOGS", "MAPPING", "EXIT STATUS", "FILES",
+                    "ENVIRONMENT", "EXAMPLES"):
         assert f"\n{heading}\n" in done.stdout
     assert "fuse.h5mount" in done.stdout
+    # The progress output and -q (issue 5, item 4), the test-only variable marked as such.
+    flat = " ".join(done.stdout.split())  # the words, whatever the line breaks
+    assert "h5mount --recover container [--force] [-q]" in flat
+    assert "written to disk" in flat and "-q silences it" in flat
+    assert "For h5mount's own tests only" in flat
+    assert max(len(line) for line in done.stdout.splitlines()) <= 80
 
 
 # mount(8) runs helpers with an empty environment, so mount.fuse3's `/bin/sh -c h5mount`
@@ -239,6 +246,34 @@ def test_mkdir_removes_the_mount_point_when_the_mount_fails(h5mount_bin, fuse_re
     done = run([h5mount_bin, str(small_container), str(mnt), "-o", "ro"])
     assert done.returncode == 5, done.stderr
     assert not mnt.exists()
+
+
+FUSE_UNAVAILABLE_SCRIPT = r"""
+set -u
+binary=$1; container=$2; mnt=$3; keep=$4
+# This namespace's /dev: a tmpfs with /dev/null only (the real one stays reachable in $keep).
+mount --rbind /dev "$keep" && mount -t tmpfs tmpfs /dev && touch /dev/null \
+    && mount --bind "$keep/null" /dev/null || exit 99
+"$binary" "$container" "$mnt" -o ro; echo "missing $?"
+# A /dev/fuse that opens but is no FUSE device: the kernel refuses the mount.
+touch /dev/fuse && mount --bind "$keep/null" /dev/fuse || exit 99
+"$binary" "$container" "$mnt" -o ro; echo "refused $?"
+"""
+
+
+def test_fuse_unavailable_exits_6(h5mount_bin, namespace_ready, small_container, tmp_path):
+    """Exit 6 when there is no /dev/fuse, or the kernel refuses the mount (a private mount
+    namespace whose /dev lacks the device)."""
+    (tmp_path / "mnt").mkdir()
+    (tmp_path / "dev").mkdir()
+    done = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", FUSE_UNAVAILABLE_SCRIPT,
+                           "script", h5mount_bin, str(small_container), str(tmp_path / "mnt"), str(tmp_path / "dev")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.stdout.split("\n")[:2] == ["missing 6", "refused 6"], (done.stdout, done.stderr)
+    assert "h5mount: /dev/fuse: No such file or directory (is the fuse module loaded? try: modprobe fuse)" \
+        in done.stderr, done.stderr
+    assert f"h5mount: {tmp_path / 'mnt'}: mount failed" in done.stderr, done.stderr
+    assert not mounting.is_mounted(str(tmp_path / "mnt"))
 
 
 def test_info_reports_without_mounting(h5mount_bin, tmp_path):

@@ -23,6 +23,8 @@ package final class Dispatcher: Sendable {
     package let parents = ParentDirectories()
     let readBuffers = ReadBuffers()
     let commitState = Mutex<CommitState>(.notRun)
+    /// One log line per EIO a user meets, not per kernel request (`RepeatedLineFilter`).
+    let errorLines = RepeatedLineFilter()
 
     package init(filesystem: any FilesystemOperations, configuration: BridgeConfiguration, log: Log) {
         self.filesystem = filesystem
@@ -44,14 +46,16 @@ package final class Dispatcher: Sendable {
     }
 
     /// The one place an error becomes a reply. EIO means something broke
-    /// (an unreadable object, a bug): its cause always goes to the log.
+    /// (an unreadable object, a bug): its cause always goes to the log, here and
+    /// nowhere else (the filesystem does not log what it throws as EIO), once per
+    /// object and cause however many requests the kernel retried it with.
     func replyError(_ request: fuse_req_t?, _ error: FSError, _ operation: @autoclosure () -> String) {
         var code = error.errno
         if code <= 0 || code >= 4096 {
             log.error("\(operation()): bad errno \(code) (\(error.message)); answering EIO")
             code = EIO
         } else if code == EIO {
-            log.error("\(operation()): \(error.message)")
+            if errorLines.admits(error.message) { log.error("\(operation()): \(error.message)") }
         } else {
             log.debug("\(operation()) -> \(errnoName(code)) \(error.message)")
         }

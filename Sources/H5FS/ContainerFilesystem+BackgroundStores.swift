@@ -27,7 +27,8 @@ import Staging
 /// need that gate (the file's last release), so waiting while holding it could deadlock.
 extension ContainerFilesystem {
     func storeOnClose(_ node: NodeID, _ writes: WriteSession) throws(FSError) {
-        guard let gate = writes.gate(node) else { return try store(node) }
+        // Typed datasets are written in place and stored at the close (TypedWrites).
+        guard writes.active(node)?.typed == nil, let gate = writes.gate(node) else { return try store(node) }
         writes.background.waitForRoom()
         gate.acquire()
         var handedOver = false
@@ -68,6 +69,13 @@ extension ContainerFilesystem {
                 writes.state.withLock { s in if s.storeFailure == nil { s.storeFailure = failure } }
             }
         }
+    }
+
+    /// Waits until a background store of `node` is done (nothing to wait for otherwise), so
+    /// what the caller reads of the node next is the stored dataset.
+    func waitForStore(_ node: NodeID) throws(FSError) {
+        guard let writes, writes.isInFlight(node) else { return }
+        try writes.passingGate(node) { () throws(FSError) in }
     }
 
     /// Waits until every background store queued so far is done: before changes that

@@ -32,10 +32,14 @@ extension ContainerFilesystem {
                     return sidecar
                 }
             }
+            if let view = try viewNode(named: name, in: path, file: file, address: address) { return view }
             if fileIndex == 0, path.components.isEmpty, name == NameRules.externalDirectory {
                 return try externalRootNode()
             }
             throw FSError.notFound(path.appending(name).description)
+        case .frames(let frames):
+            guard let node = frames.node(named: name) else { throw FSError.notFound(name) }
+            return node
         default:
             throw FSError(ENOTDIR, "node \(directory.id) is not a directory")
         }
@@ -64,6 +68,7 @@ extension ContainerFilesystem {
             var out: [DirectoryEntry] = []
             var taken = Set<String>()
             var sidecars: [DirectoryEntry] = []
+            var views: [DirectoryEntry] = []
             for link in links {
                 if fileIndex == 0, path.components.isEmpty, link.name == NameRules.unlinkedGroup { continue }
                 guard NameRules.isValidFileName(link.name) else {
@@ -80,12 +85,13 @@ extension ContainerFilesystem {
                    let sidecar = try datasetSidecar(of: node, file: file, address: addressOf(link)) {
                     sidecars.append(DirectoryEntry(name: sidecarName, attributes: sidecar.attributes))
                 }
+                views += try viewEntries(of: node, named: link.name)
             }
             if let sidecar = try groupSidecar(file: file, path: path, address: address) {
                 sidecars.append(DirectoryEntry(name: NameRules.sidecarSuffix, attributes: sidecar.attributes))
             }
-            // Real objects named like a sidecar shadow it.
-            for sidecar in sidecars where !taken.contains(sidecar.name) {
+            // Real objects named like a sidecar or a view shadow it.
+            for sidecar in sidecars + views where !taken.contains(sidecar.name) {
                 out.append(sidecar)
                 taken.insert(sidecar.name)
             }
@@ -95,6 +101,8 @@ extension ContainerFilesystem {
                 }
             }
             return out
+        case .frames(let frames):
+            return frames.entries()
         default:
             throw FSError(ENOTDIR, "node \(directory.id) is not a directory")
         }

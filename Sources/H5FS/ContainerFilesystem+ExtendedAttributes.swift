@@ -2,14 +2,17 @@ import Glibc
 import H5Model
 
 /// HDF5 attributes as `user.NAME` extended attributes of datasets and directories.
+/// (Setting and removing them: ContainerFilesystem+AttributeWriting.)
 extension ContainerFilesystem {
     static let xattrNamespace = "user."
 
     package func extendedAttributeNames(_ node: NodeID) throws(FSError) -> [String] {
-        try visibleAttributes(of: try existing(node)).map { ContainerFilesystem.xattrNamespace + $0.name }
+        try waitForStore(node)
+        return try visibleAttributes(of: try existing(node)).map { ContainerFilesystem.xattrNamespace + $0.name }
     }
 
     package func extendedAttribute(_ node: NodeID, name: String) throws(FSError) -> [UInt8] {
+        try waitForStore(node)
         let target = try existing(node)
         guard name.hasPrefix(ContainerFilesystem.xattrNamespace) else {
             throw FSError(ENODATA, "no extended attribute \(name)")
@@ -22,6 +25,8 @@ extension ContainerFilesystem {
     }
 
     private func visibleAttributes(of node: Node) throws(FSError) -> [Attribute] {
+        // A file created in this session and not stored yet keeps its attributes aside.
+        if let open = writes?.active(node.id), open.isNew { return AttributeEdit.applying(open.attributeEdits, to: []) }
         switch node.kind {
         case .dataset(_, _, _, let description):
             return description.attributes

@@ -22,6 +22,7 @@ extension ContainerFilesystem: WritableFilesystemOperations {
         drainStores()
         let (directory, path) = try writableTarget(parent, name)
         let node = try child(of: directory, named: name)
+        try refuseViewChange(node, path.description)
         guard case .directory(_, let canonical, let address, _) = node.kind, canonical == path else {
             throw FSError(ENOTDIR, "\(path): not a directory")
         }
@@ -49,6 +50,7 @@ extension ContainerFilesystem: WritableFilesystemOperations {
         switch node.kind {
         case .directory, .externalRoot: throw FSError(EISDIR, "\(path): is a directory")
         case .sidecar: throw FSError(EPERM, "\(path): a sidecar goes with its dataset")
+        case .view, .frames: try refuseViewChange(node, path.description)
         default: break
         }
         let link = try link(named: name, in: path.parent, file: files.container)
@@ -112,11 +114,15 @@ extension ContainerFilesystem: WritableFilesystemOperations {
         let pendingSource = writes.pendingNode(in: source.parent, named: name)
         let sourceNode: Node
         if let pendingSource { sourceNode = try existing(pendingSource) } else { sourceNode = try child(of: sourceDirectory, named: name) }
+        try refuseViewChange(sourceNode, source.description)
         let targetNode = writes.pendingNode(in: target.parent, named: newName).flatMap { nodes.node($0) }
             ?? (try? child(of: targetDirectory, named: newName))
         if let targetNode {
             if flags.contains(.noReplace) { throw FSError(EEXIST, "\(target): exists") }
             if targetNode.id == sourceNode.id { return }  // two names of one file: nothing to do (POSIX)
+            if case .sidecar = targetNode.kind {
+                return try renameOverSidecar(source: sourceNode, parent: parent, name: name, sidecar: targetNode)
+            }
             switch (sourceNode.isDirectory, targetNode.isDirectory) {
             case (true, false): throw FSError(ENOTDIR, "\(target): not a directory")
             case (false, true): throw FSError(EISDIR, "\(target): is a directory")
@@ -192,6 +198,8 @@ extension ContainerFilesystem: WritableFilesystemOperations {
             return (directory, path.appending(name))
         case .directory, .externalRoot:
             throw FSError(EXDEV, "\(name): external files are read-only")
+        case .frames:
+            throw FSError(EPERM, "\(name): a frames directory is read-only")
         default:
             throw FSError(ENOTDIR, "node \(parent) is not a directory")
         }
@@ -215,7 +223,7 @@ extension ContainerFilesystem: WritableFilesystemOperations {
             try body(writes.workingCopy)
         } catch {
             let failure = FSError(error.code, "\(what): \(error.message)")
-            if error.code == EIO || error.code == ENOSPC { log("write error: \(failure.message)") }
+            if error.code == ENOSPC { logFailure("write error", failure) }
             throw failure
         }
     }

@@ -16,6 +16,8 @@ package final class ContainerFilesystem: FilesystemOperations {
     let options: MountOptions
     let files: MountedFiles
     let nodes = NodeTable()
+    /// Where the ids of frame files lead (`-o frames`): frames directories reserve blocks of ids.
+    let frameBlocks = FrameBlocks()
     let engine: ChunkEngine
     let log: @Sendable (String) -> Void
     /// The write side; nil on a read-only mount.
@@ -118,8 +120,10 @@ package final class ContainerFilesystem: FilesystemOperations {
         // A file open for writing: its size is the spool's, its times and modes the pending ones.
         if let open = writes?.active(node) {
             if let spool = open.spool { attributes.size = spool.size }
+            if let typed = open.typed { attributes.size = typed.size }
             open.metadata.apply(to: &attributes)
         }
+        if let size = sidecarEditSize(node) { attributes.size = size }
         return attributes
     }
 
@@ -141,10 +145,10 @@ package final class ContainerFilesystem: FilesystemOperations {
             return try openForWriting(target, flags: flags)
         }
         switch target.kind {
-        case .dataset, .sidecar: break
+        case .dataset, .sidecar, .view: break
         case .unreadable(let path, let reason):
             throw FSError(EIO, "\(path): \(reason)")
-        case .directory, .externalRoot: throw FSError(EISDIR, "node \(node) is a directory")
+        case .directory, .externalRoot, .frames: throw FSError(EISDIR, "node \(node) is a directory")
         case .symlink: throw FSError(ELOOP, "node \(node) is a symbolic link")
         }
         let handle = nextHandle()
@@ -173,10 +177,15 @@ package final class ContainerFilesystem: FilesystemOperations {
                       into buffer: UnsafeMutableRawBufferPointer) throws(FSError) -> Int {
         guard buffer.count > 0 else { return 0 }
         guard let writes else { return try readCurrent(node, offset: offset, into: buffer) }
+        if let count = readSidecar(handle: handle, offset: offset, into: buffer) { return count }
         return try writes.passingGate(node) { () throws(FSError) -> Int in try readCurrent(node, offset: offset, into: buffer) }
     }
 
-    private func readCurrent(_ node: NodeID, offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(FSError) -> Int {
+    /// The bytes of a file as they are now (a view reads its dataset's file through this).
+    func readCurrent(_ node: NodeID, offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(FSError) -> Int {
+        if let open = writes?.active(node), let typed = open.typed, typed.isChanged {
+            return try readTyped(node, typed, path: open.path, offset: offset, into: buffer)
+        }
         if let open = writes?.active(node), let spool = open.spool {
             do { return try spool.read(into: buffer, at: offset) } catch {
                 throw FSError(error.code, "\(open.path): \(error.message)")
@@ -189,6 +198,7 @@ package final class ContainerFilesystem: FilesystemOperations {
         case .dataset(_, let p, let c, _): content = c; path = p
         case .sidecar(_, let p, let c): content = c; path = p
         case .unreadable(let p, let reason): throw FSError(EIO, "\(p): \(reason)")
+        case .view(let view): return try readView(view, offset: offset, into: buffer)
         default: throw FSError(EISDIR, "node \(node) is not a regular file")
         }
         switch content {
@@ -207,7 +217,7 @@ package final class ContainerFilesystem: FilesystemOperations {
             do {
                 dataset = try lazy.resolved()
             } catch {
-                log("read error: \(error.message)")
+                logFailure("read error", error)
                 throw error
             }
             return try read(dataset, path: path, offset: offset, into: buffer)
@@ -219,13 +229,13 @@ package final class ContainerFilesystem: FilesystemOperations {
         do {
             return try dataset.read(offset: offset, count: buffer.count, into: buffer)
         } catch {
-            let failure = FSError(EIO, "\(path): \(error.message)")
-            log("read error: \(failure.message)")
-            throw failure
+            // EIO: the bridge logs it where it answers it.
+            throw FSError(EIO, "\(path): \(error.message)")
         }
     }
 
     package func release(_ node: NodeID, handle: UInt64) {
+        releaseSidecar(handle: handle)
         releaseWriting(node, handle: handle)
         releaseParked(node)
     }
@@ -241,7 +251,8 @@ package final class ContainerFilesystem: FilesystemOperations {
     // MARK: - Helpers shared by the extensions
 
     func existing(_ id: NodeID) throws(FSError) -> Node {
-        guard let node = nodes.node(id) else { throw FSError(ENOENT, "unknown node \(id)") }
+        // Frame files are not in the node table: their ids lead to their frames directory.
+        guard let node = nodes.node(id) ?? frameBlocks.node(id) else { throw FSError(ENOENT, "unknown node \(id)") }
         return node
     }
 

@@ -12,6 +12,8 @@ package struct ParsedMountOptions: Sendable, Equatable {
     package var maxRead: UInt32 = BridgeConfiguration.defaultMaxRead
     /// `-o mkdir`: create a missing mount point, remove it after the unmount.
     package var makeMountPoint = false
+    /// `-o debug`: what `-d` does (libfuse spells its `-d` so too): foreground, a log line per request.
+    package var debug = false
     /// Lines for stderr before mounting.
     package var warnings: [String] = []
 
@@ -64,8 +66,14 @@ package func parseMountOptions(_ groups: [String], uid: UInt32, gid: UInt32) thr
             parsed.filesystem.chunkSize = bytes
         case ("mkdir", nil):
             parsed.makeMountPoint = true
+        case ("debug", nil):
+            parsed.debug = true
         case ("inplace", nil):
             parsed.filesystem.inplace = true
+        case ("frames", nil):
+            parsed.filesystem.frames = true
+        case ("npy", nil):
+            parsed.filesystem.npy = true
         case ("cache_size", let text?):
             guard let bytes = parseByteCount(text) else { throw badValue(key, text, "a byte count such as 512M") }
             parsed.filesystem.cacheBytes = bytes

@@ -1,21 +1,34 @@
 import Glibc
 import H5Model
 import Staging
+import Threads
 
 /// `h5mount --recover CONTAINER`: commits what a crashed session left next to
 /// the container (Staging's `WorkingCopy.recover`, docs/write-path.md) and says
 /// what it did. Exit 0 when the container is now complete (or there was
 /// nothing to do), 7 when the commit failed (the work stays for another try).
-package func recoverContainer(_ container: String, force: Bool, output: (String) -> Void = printLine,
-                              errors: (String) -> Void = printError) -> ExitStatus {
+/// Meanwhile its progress goes to stderr as `-u` shows it (`ProgressDisplay`).
+/// `quiet` (-q): no progress, and of the report only what went wrong (files
+/// lost or damaged, records not replayed), on stderr.
+package func recoverContainer(_ container: String, force: Bool, quiet: Bool = false,
+                              output: (String) -> Void = printLine, errors: (String) -> Void = printError,
+                              display mode: ProgressDisplay.Mode? = nil) -> ExitStatus {
     let report: RecoveryReport
+    var display = ProgressDisplay(mode: mode ?? ProgressDisplay.mode(quiet: quiet),
+                                  line: ProgressLine(verb: "recovering", name: fileName(container)),
+                                  started: monotonicSeconds(), write: writeError)
     do {
-        report = try WorkingCopy.recover(container: container, force: force)
+        report = try WorkingCopy.recover(container: container, force: force) { progress in
+            display.update(progress, at: monotonicSeconds())
+        }
     } catch {
+        display.finish()
         errors(recoveryFailure(error, container: container))
         return .commitFailed
     }
-    recoveryLines(report, container: container).forEach(output)
+    display.finish()
+    let lines = recoveryLines(report, container: container)
+    if quiet { lines.dropFirst().forEach(errors) } else { lines.forEach(output) }
     return .success
 }
 

@@ -2,12 +2,15 @@ import FUSEBridge
 import Glibc
 import H5FS
 import Staging
+import Threads
 
 /// `h5mount -u MOUNTPOINT`: unmount, then wait until the daemon that served
 /// the mount has exited, because the daemon commits a writable mount on its way
 /// out, after the kernel has let go of the mount (fusermount3 -u alone returns
 /// before that). Prints "committing CONTAINER..." and "committed CONTAINER" on
-/// stdout for a writable mount (not with `quiet`); throws `.commitFailed` when
+/// stdout for a writable mount (not with `quiet`), and meanwhile the commit's
+/// progress as the daemon records it in the work directory (`ProgressRecord`) on
+/// stderr (`ProgressDisplay`: a bar on a terminal); throws `.commitFailed` when
 /// the daemon left unfinished work behind (a failed commit, or a daemon that
 /// had died), naming `h5mount --recover`.
 ///
@@ -18,7 +21,8 @@ import Staging
 /// commit went through is read from the disk afterwards: a successful commit
 /// removes the work directory next to the container.
 package func unmountAndWait(_ path: String, quiet: Bool = false, progress: (String) -> Void = printError,
-                            output: (String) -> Void = printLine) throws(CLIError) {
+                            output: (String) -> Void = printLine,
+                            display mode: ProgressDisplay.Mode? = nil) throws(CLIError) {
     let absolute = mountPointPath(path)
     guard let entry = mountEntry(at: absolute, in: currentMounts()) else {
         var info = stat()
@@ -51,14 +55,19 @@ package func unmountAndWait(_ path: String, quiet: Bool = false, progress: (Stri
     let committing = writable && daemon != nil && container != nil
     if committing, let container, !quiet { output("committing \(container)...") }
     if let daemon, daemon > 0, daemon != getpid() {
+        var display = ProgressDisplay(mode: mode ?? ProgressDisplay.mode(quiet: quiet),
+                                      line: ProgressLine(verb: "committing", name: fileName(container ?? path)),
+                                      started: monotonicSeconds(), write: writeError)
+        var warned = false
         waitForExit(daemon) { seconds in
-            guard !quiet else { return }
-            if committing {
-                if seconds % 10 == 0 { progress("h5mount: still committing (\(seconds) s)") }
-            } else if seconds == 2 {
+            if committing, let container {
+                display.update(ProgressRecord.read(container: container), at: monotonicSeconds())
+            } else if seconds >= 2 && !warned && !quiet {
+                warned = true
                 progress("h5mount: waiting for the daemon (pid \(daemon)) to finish")
             }
         }
+        display.finish()
     }
     guard writable || dead, let container else { return }
     if let work = WorkingCopy.leftover(container: container), !work.inUse {
@@ -91,13 +100,13 @@ private func detach(_ absolute: String, shownAs path: String) throws(CLIError) {
 }
 
 /// Polls until `pid` is gone (or a zombie: exited, not yet reaped by its
-/// parent); calls `tick` with the whole seconds waited, once per second.
-package func waitForExit(_ pid: pid_t, tick: (Int) -> Void) {
+/// parent); calls `tick` with the seconds waited, every 100 ms.
+package func waitForExit(_ pid: pid_t, tick: (Double) -> Void) {
     var waitedMilliseconds = 0
     while processIsRunning(pid) {
         usleep(20_000)
         waitedMilliseconds += 20
-        if waitedMilliseconds % 1000 == 0 { tick(waitedMilliseconds / 1000) }
+        if waitedMilliseconds % 100 == 0 { tick(Double(waitedMilliseconds) / 1000) }
     }
 }
 

@@ -14,16 +14,18 @@ package enum FileCopy {
                                                       UnsafeMutablePointer<Int64>?, Int, UInt32) -> Int
 
     /// Copies `source` to `destination` (created, must not exist) with the source's permission
-    /// bits. On failure the partial destination is removed.
+    /// bits. On failure the partial destination is removed. `progress` hears (bytes copied,
+    /// size) every few MiB.
     @discardableResult
-    package static func copy(from source: String, to destination: String) throws(StagingError) -> Method {
+    package static func copy(from source: String, to destination: String,
+                             progress: (UInt64, UInt64) -> Void = { _, _ in }) throws(StagingError) -> Method {
         let input = try SystemCalls.open(source, O_RDONLY)
         defer { close(input) }
         var info = stat()
         guard fstat(input, &info) == 0 else { throw .system(source) }
         let output = try SystemCalls.open(destination, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         do throws(StagingError) {
-            let method = try copyContents(input, output, size: UInt64(info.st_size), source)
+            let method = try copyContents(input, output, size: UInt64(info.st_size), source, progress)
             // The working copy replaces the container at commit: keep its permission bits.
             if fchmod(output, info.st_mode & 0o7777) != 0 { throw .system("\(destination): chmod") }
             close(output)
@@ -35,15 +37,20 @@ package enum FileCopy {
         }
     }
 
-    private static func copyContents(_ input: Int32, _ output: Int32, size: UInt64,
-                                     _ source: String) throws(StagingError) -> Method {
-        if ioctl(output, ficlone, input) == 0 { return .reflink }
+    private static func copyContents(_ input: Int32, _ output: Int32, size: UInt64, _ source: String,
+                                     _ progress: (UInt64, UInt64) -> Void) throws(StagingError) -> Method {
+        progress(0, size)
+        if ioctl(output, ficlone, input) == 0 {
+            progress(size, size)
+            return .reflink
+        }
         if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "copy_file_range") {
             let copyRange = unsafeBitCast(symbol, to: CopyFileRange.self)
             var copied: UInt64 = 0
             var usable = true
             while copied < size {
-                let count = copyRange(input, nil, output, nil, Int(min(size - copied, 1 << 30)), 0)
+                // 64 MiB at a time: few calls, and progress to show on a slow device.
+                let count = copyRange(input, nil, output, nil, Int(min(size - copied, 64 << 20)), 0)
                 if count < 0 {
                     if errno == EINTR { continue }
                     // Not supported between these files: fall back, from where we are.
@@ -52,17 +59,19 @@ package enum FileCopy {
                 }
                 if count == 0 { break }
                 copied += UInt64(count)
+                progress(copied, size)
             }
             if usable {
                 guard copied == size else { throw StagingError(EIO, "\(source): changed size while being copied") }
                 return .copyFileRange
             }
         }
-        try readWrite(input, output, size: size, source)
+        try readWrite(input, output, size: size, source, progress)
         return .readWrite
     }
 
-    private static func readWrite(_ input: Int32, _ output: Int32, size: UInt64, _ source: String) throws(StagingError) {
+    private static func readWrite(_ input: Int32, _ output: Int32, size: UInt64, _ source: String,
+                                  _ progress: (UInt64, UInt64) -> Void) throws(StagingError) {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 4096)
         defer { buffer.deallocate() }
         var offset: UInt64 = 0
@@ -71,6 +80,7 @@ package enum FileCopy {
             if got == 0 { break }
             try SystemCalls.pwriteAll(output, UnsafeRawBufferPointer(rebasing: buffer[0..<got]), at: offset, "copy of \(source)")
             offset += UInt64(got)
+            progress(offset, size)
         }
     }
 }

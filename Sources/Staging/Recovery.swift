@@ -45,9 +45,10 @@ extension WorkingCopy {
     /// Running it again after a crash during recovery starts over from step 1 and gives
     /// the same result. With -o inplace sessions nothing can be replayed: closed files
     /// still waiting are packed into the container where they stand.
+    /// `progress` hears where it stands: copying, replaying (records), closing, syncing, replacing.
     @discardableResult
-    package static func recover(container: String, force: Bool = false,
-                                threads: Int = WorkerPool.onlineCores) throws(StagingError) -> RecoveryReport {
+    package static func recover(container: String, force: Bool = false, threads: Int = WorkerPool.onlineCores,
+                                progress: @escaping CommitProgressSink = { _ in }) throws(StagingError) -> RecoveryReport {
         let directory = WorkDirectory(container: container)
         guard directory.exists else { return RecoveryReport(outcome: .nothingToRecover) }
         let lock = try directory.acquireLock()
@@ -68,7 +69,7 @@ extension WorkingCopy {
         let packer = Packer(compression: start.compression, chunkSize: start.chunkSize,
                             pool: WorkerPool(threads: threads))
         if start.inplace {
-            try recoverInPlace(directory, contents.records, summary, packer, &report)
+            try recoverInPlace(directory, contents.records, summary, packer, &report, progress)
             try directory.remove()
             report.outcome = .committedInPlace
             return report
@@ -77,23 +78,31 @@ extension WorkingCopy {
             throw StagingError(ESTALE, "\(directory.container) changed on disk since the interrupted session began; "
                                + "recover with force to overwrite it, or discard the work in \(directory.path)")
         }
-        let writer = try freshWorkingCopy(directory, start)
+        let writer = try freshWorkingCopy(directory, start, progress)
         do {
             var replay = Replay(directory: directory, writer: writer, packer: packer, summary: summary)
             defer { replay.finish() }
-            for record in contents.records { replay.apply(record, &report) }
+            let records = UInt64(contents.records.count)
+            for (index, record) in contents.records.enumerated() {
+                replay.apply(record, &report)
+                progress(CommitProgress(.replaying, done: UInt64(index + 1), total: records,
+                                        files: report.filesFromJournal + report.filesFromSpools))
+            }
             report.damagedFiles = replay.damagedStillLinked()
         }
+        let progress = countingFilesStored(report.filesFromJournal + report.filesFromSpools, progress)
+        progress(CommitProgress(.closing))
         try store { () throws(StoreError) in try writer.close() }
         let journal = try Journal.reopen(path: directory.journalPath)
         defer { journal.close() }
-        try replaceContainer(directory, journal: journal, original: start.original, force: force)
+        try replaceContainer(directory, journal: journal, original: start.original, force: force, progress: progress)
         try directory.remove()
         return report
     }
 
     /// Keeps the crashed working copy for its chunks, and copies the container afresh.
-    private static func freshWorkingCopy(_ directory: WorkDirectory, _ start: SessionStart) throws(StagingError) -> HDF5Writer {
+    private static func freshWorkingCopy(_ directory: WorkDirectory, _ start: SessionStart,
+                                         _ progress: CommitProgressSink) throws(StagingError) -> HDF5Writer {
         // A previous recovery may have renamed it already; its working.h5 is then a partial replay.
         if try SystemCalls.identity(directory.crashedPath) == nil,
            try SystemCalls.identity(directory.workingPath) != nil {
@@ -101,7 +110,9 @@ extension WorkingCopy {
         }
         try SystemCalls.removeFile(directory.workingPath)
         if start.original != nil {
-            try FileCopy.copy(from: directory.container, to: directory.workingPath)
+            try FileCopy.copy(from: directory.container, to: directory.workingPath) { done, total in
+                progress(CommitProgress(.copying, done: done, total: total))
+            }
             return try store { () throws(StoreError) -> HDF5Writer in try HDF5Writer.open(path: directory.workingPath) }
         }
         return try store { () throws(StoreError) -> HDF5Writer in try HDF5Writer.create(path: directory.workingPath) }
@@ -110,7 +121,8 @@ extension WorkingCopy {
     /// -o inplace: the container holds whatever the crash left; pack the closed files still
     /// waiting at the paths they ended up at.
     private static func recoverInPlace(_ directory: WorkDirectory, _ records: [JournalRecord], _ summary: JournalSummary,
-                                       _ packer: Packer, _ report: inout RecoveryReport) throws(StagingError) {
+                                       _ packer: Packer, _ report: inout RecoveryReport,
+                                       _ progress: CommitProgressSink) throws(StagingError) {
         var paths: [UInt64: H5Path] = [:]
         for record in records {
             switch record {
@@ -123,18 +135,23 @@ extension WorkingCopy {
         }
         guard !paths.isEmpty else { return }
         let writer = try store { () throws(StoreError) -> HDF5Writer in try HDF5Writer.open(path: directory.container) }
+        var packing = CommitProgress(.packing, filesTotal: paths.count)
         for (spool, path) in paths.sorted(by: { $0.key < $1.key }) {
             do throws(StagingError) {
                 let source = try Spool(sealedAt: directory.spoolPath(spool), id: spool)
                 try packer.pack(source, into: writer, at: path, replacing: true)
                 report.filesFromSpools += 1
+                packing.done += source.size
             } catch {
                 report.lostFiles.append(path)
                 report.failures.append("\(path): \(error.message)")
             }
+            packing.files += 1
+            progress(packing)
         }
+        progress(CommitProgress(.closing))
         try store { () throws(StoreError) in try writer.close() }
-        try fsyncFile(directory.container)
+        try SteppedSync.sync(directory.container, progress: progress)
     }
 }
 
@@ -204,6 +221,8 @@ private struct Replay {
             try store { () throws(StoreError) in try writer.setAttribute(of: path, name: name, value: value) }
         case .deleteAttribute(let path, let name):
             try store { () throws(StoreError) in try writer.deleteAttribute(of: path, name: name) }
+        case .changeAttributes(let path, let edits):
+            try store { () throws(StoreError) in try writer.changeAttributes(of: path, edits) }
         case .fileClosed(let spool, let path, let size):
             guard !summary.resolvedSpools.contains(spool) else { return }
             try packSpool(spool, at: path, size: size, &report)
@@ -243,6 +262,8 @@ private struct Replay {
         case .packAbandon(let token):
             if let entry = pending.removeValue(forKey: token) { writer.abandon(entry.dataset) }
             return
+        case .rawArrayWrite(let change):
+            try replayRawArrayWrite(change)
         }
         report.changes += 1
     }
@@ -265,6 +286,13 @@ private struct Replay {
         packedHere[spool] = path
         forgetDamaged(under: path)
         report.filesFromSpools += 1
+    }
+
+    /// A typed dataset's write, from the spool kept for it.
+    private func replayRawArrayWrite(_ change: RawArrayWrite) throws(StagingError) {
+        let source = change.spool == 0 ? nil : try Spool(sealedAt: directory.spoolPath(change.spool), id: change.spool)
+        let begun = try RawArrayApply.begin(change, writer)
+        try RawArrayApply.fill(change, begun, source: source, writer)
     }
 
     /// Bytes of the crashed working copy; nil when they cannot be read.

@@ -8,6 +8,7 @@ import Glibc
 ///     working.h5    the working copy (absent with -o inplace)
 ///     crashed.h5    during recovery: the crashed working copy, read for its chunks
 ///     spool/<id>    one sparse file per file open for writing, or closed and not yet packed
+///     progress      during a commit: where it stands (ProgressRecord), read by `h5mount -u`
 package struct WorkDirectory: Sendable {
     package let container: String
     package let path: String
@@ -40,6 +41,7 @@ package struct WorkDirectory: Sendable {
     package var workingPath: String { path + "/working.h5" }
     package var crashedPath: String { path + "/crashed.h5" }
     package var spoolDirectory: String { path + "/spool" }
+    package var progressPath: String { path + "/progress" }
     package func spoolPath(_ id: UInt64) -> String { spoolDirectory + "/\(id)" }
 
     /// The directory holding the container (fsync'ed after the commit's rename).
@@ -96,7 +98,7 @@ package struct WorkDirectory: Sendable {
     func remove() throws(StagingError) {
         for id in spoolIDs() { try SystemCalls.removeFile(spoolPath(id)) }
         if rmdir(spoolDirectory) != 0 && errno != ENOENT { throw .system("remove \(spoolDirectory)") }
-        for file in [workingPath, crashedPath, journalPath, lockPath] { try SystemCalls.removeFile(file) }
+        for file in [workingPath, crashedPath, journalPath, progressPath, progressPath + ".new", lockPath] { try SystemCalls.removeFile(file) }
         if rmdir(path) != 0 && errno != ENOENT { throw .system("remove \(path)") }
     }
 

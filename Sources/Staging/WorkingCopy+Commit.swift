@@ -23,9 +23,21 @@ extension WorkingCopy {
     /// 6. removes the work directory.
     /// A crash before 5's rename leaves the container as it was; after it, the new content.
     /// With -o inplace: close, fsync, remove the work directory.
+    /// `progress` hears where it stands (steps 1, 2 and 5); by default it goes to the work
+    /// directory's progress record, which `h5mount -u` shows (`ProgressRecord`), and which
+    /// goes with the work directory, or is removed when the commit fails.
     @discardableResult
-    package func commit(force: Bool = false) throws(StagingError) -> CommitReport {
-        let packed = try packAllClosed()
+    package func commit(force: Bool = false, progress: CommitProgressSink? = nil) throws(StagingError) -> CommitReport {
+        guard let progress else {
+            let record = ProgressRecord(directory: directory)
+            do throws(StagingError) {
+                return try commit(force: force, progress: record.sink)
+            } catch {
+                record.remove()
+                throw error
+            }
+        }
+        let packed = try packAllClosed(reporting: progress)
         return try state.withLock { (state) throws(StagingError) -> CommitReport in
             guard let session = state.session else {
                 return CommitReport(outcome: .unchanged, packedAtCommit: 0, discardedOpenFiles: 0)
@@ -38,13 +50,15 @@ extension WorkingCopy {
             let discarded = state.openSpools.count
             for spool in state.openSpools.values { spool.remove() }
             state.openSpools = [:]
+            let progress = countingFilesStored(state.filesStored, progress)
+            progress(CommitProgress(.closing))
             try store { () throws(StoreError) in try session.writer.close() }
             let outcome: CommitReport.Outcome
             if session.start.inplace {
-                try Self.fsyncFile(directory.container)
+                try SteppedSync.sync(directory.container, progress: progress)
                 outcome = .committedInPlace
             } else {
-                try replaceContainer(session, force: force)
+                try replaceContainer(session, force: force, progress: progress)
                 outcome = .committed
             }
             session.journal.close()
@@ -57,12 +71,13 @@ extension WorkingCopy {
     }
 
     /// Steps 3 to 5 of `commit` (also recovery's last step).
-    func replaceContainer(_ session: Session, force: Bool) throws(StagingError) {
-        try Self.replaceContainer(directory, journal: session.journal, original: session.start.original, force: force)
+    func replaceContainer(_ session: Session, force: Bool, progress: CommitProgressSink) throws(StagingError) {
+        try Self.replaceContainer(directory, journal: session.journal, original: session.start.original, force: force,
+                                  progress: progress)
     }
 
     static func replaceContainer(_ directory: WorkDirectory, journal: Journal, original: FileIdentity?,
-                                 force: Bool) throws(StagingError) {
+                                 force: Bool, progress: CommitProgressSink) throws(StagingError) {
         let current = try SystemCalls.identity(directory.container)
         if !force && current != original {
             throw StagingError(ESTALE, "\(directory.container) changed on disk since this session began; "
@@ -73,7 +88,8 @@ extension WorkingCopy {
         }
         try journal.append([.committing(working)])
         try journal.sync()
-        try fsyncFile(directory.workingPath)
+        try SteppedSync.sync(directory.workingPath, progress: progress)
+        progress(CommitProgress(.replacing))
         if rename(directory.workingPath, directory.container) != 0 {
             throw .system("rename \(directory.workingPath) to \(directory.container)")
         }

@@ -165,6 +165,7 @@ extension WorkingCopy {
             try appendRecords([.packLink(token: token, path: path, replacing: true)]
                               + Self.attributeRecords(attributes, at: path), session, &state)
             state.closedSpools[spool.id] = nil
+            state.filesStored += 1
         }
     }
 
@@ -177,10 +178,19 @@ extension WorkingCopy {
     package func packsInOneChunk(size: UInt64) -> Bool { packer.layout(forSize: size).chunkCount <= 1 }
 
     /// Packs every closed file still waiting (commit does this first). Returns how many.
+    /// `progress` hears `.packing` before the first and after each file.
     @discardableResult
-    package func packAllClosed() throws(StagingError) -> Int {
+    package func packAllClosed(reporting progress: CommitProgressSink = { _ in }) throws(StagingError) -> Int {
         let waiting = state.withLock { state in state.closedSpools.values.map(\.spool).sorted { $0.id < $1.id } }
-        for spool in waiting { try packFile(spool) }
+        guard !waiting.isEmpty else { return 0 }
+        var report = CommitProgress(.packing, total: waiting.reduce(0) { $0 + $1.size }, filesTotal: waiting.count)
+        progress(report)
+        for spool in waiting {
+            try packFile(spool)
+            report.done += spool.size
+            report.files += 1
+            progress(report)
+        }
         return waiting.count
     }
 }

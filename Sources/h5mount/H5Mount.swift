@@ -11,7 +11,7 @@ struct H5Mount: ParsableCommand {
         usage: """
             h5mount CONTAINER MOUNTPOINT [-o OPTIONS] [-f] [-d]
                    h5mount -u MOUNTPOINT [-q]
-                   h5mount --recover CONTAINER [--force]
+                   h5mount --recover CONTAINER [--force] [-q]
                    h5mount --discard CONTAINER
                    h5mount --info CONTAINER
             """,
@@ -31,10 +31,18 @@ struct H5Mount: ParsableCommand {
                                   for very large containers; a crash can damage it
               cache_size=BYTES    decoded-chunk cache budget (K/M/G suffixes; default 256M)
               mkdir               create a missing mount point; removed after unmount
+              frames              NAME.frames/ beside each typed dataset of rank >= 3:
+                                  one read-only file per frame, 000000.raw ...
+              npy                 NAME.npy beside each typed dataset (and frame): a NumPy
+                                  file for numpy.load(path, mmap_mode="r")
+              debug               as -d: foreground, one log line per request
               uid=N, gid=N        owner shown for every file (default: you)
               allow_other, allow_root, default_permissions, auto_unmount, fsname=,
               subtype=, max_read=, nosuid, nodev, noexec, noatime, ...
                                   standard FUSE mount options, passed on
+
+            h5mount -u and --recover show the commit's progress on stderr: a line redrawn
+            in place on a terminal, a plain line every 5 s otherwise; -q silences it.
 
             After a crash the next mount refuses until you decide: --recover commits the
             files that were closed before the crash, --discard throws that work away.
@@ -68,7 +76,7 @@ struct H5Mount: ParsableCommand {
                                valueName: "MOUNTPOINT"))
     var unmount: String?
 
-    @Flag(name: .customShort("q"), help: "With -u: print nothing but errors.")
+    @Flag(name: .customShort("q"), help: "With -u or --recover: no progress, nothing but errors.")
     var quiet = false
 
     @Option(name: .customLong("recover"),
@@ -94,7 +102,7 @@ struct H5Mount: ParsableCommand {
         let commands = [unmount, recover, discard, info].compactMap { $0 }.count
         if commands > 1 { throw ValidationError("-u, --recover, --discard and --info exclude each other") }
         if force && recover == nil { throw ValidationError("--force goes with --recover") }
-        if quiet && unmount == nil { throw ValidationError("-q goes with -u") }
+        if quiet && unmount == nil && recover == nil { throw ValidationError("-q goes with -u or --recover") }
         if unmount != nil {
             guard !mountOnly else { throw ValidationError("-u takes a mount point and nothing else") }
         } else if recover != nil || discard != nil || info != nil {
@@ -118,7 +126,7 @@ struct H5Mount: ParsableCommand {
                 return error.status
             }
         }
-        if let recover { return recoverContainer(recover, force: force) }
+        if let recover { return recoverContainer(recover, force: force, quiet: quiet) }
         if let discard { return discardWork(discard) }
         if let info {
             do {
@@ -138,7 +146,7 @@ struct H5Mount: ParsableCommand {
             return error.status
         }
         let request = MountRequest(container: container, mountPoint: mountPoint, options: parsed,
-                                   foreground: foreground, debug: debug)
+                                   foreground: foreground, debug: debug || parsed.debug)
         return runMount(request, open: openContainer)
     }
 }

@@ -118,6 +118,18 @@ final class WritePathCLITests: XCTestCase {
         XCTAssertEqual(lines, ["\(container): nothing to recover"])
     }
 
+    func testQuietRecoveryPrintsNothingWhenNothingWentWrong() throws {
+        let container = directory + "/q.h5"
+        try crashedSession(container)
+        var lines: [String] = []
+        var errors: [String] = []
+        XCTAssertEqual(recoverContainer(container, force: false, quiet: true, output: { lines.append($0) },
+                                        errors: { errors.append($0) }), .success)
+        XCTAssertEqual(lines, [])
+        XCTAssertEqual(errors, [])
+        XCTAssertNil(WorkingCopy.leftover(container: container), "it did recover")
+    }
+
     func testDiscardThrowsTheWorkAwayAndLeavesTheContainer() throws {
         let container = directory + "/d.h5"
         try crashedSession(container)
