@@ -11,7 +11,8 @@ import Staging
 /// (`--recover` packs it), and the rest is queued on one background thread, in close
 /// order; the writer goes on meanwhile, and the two cores compress and copy at once.
 /// Files of several chunks are stored at the close as before: they use every core already,
-/// and ENOSPC stays their close()'s error.
+/// and ENOSPC stays their close()'s error. So are typed datasets and files given xattrs
+/// while open (whose refusal is the close's error).
 ///
 /// What keeps this invisible: the file's gate is taken at the close and given back by the
 /// background job, so a stat, read, write, truncate, chmod or fsync of that file waits for
@@ -27,8 +28,10 @@ import Staging
 /// need that gate (the file's last release), so waiting while holding it could deadlock.
 extension ContainerFilesystem {
     func storeOnClose(_ node: NodeID, _ writes: WriteSession) throws(FSError) {
-        // Typed datasets are written in place and stored at the close (TypedWrites).
-        guard writes.active(node)?.typed == nil, let gate = writes.gate(node) else { return try store(node) }
+        // Stored at the close as before: typed datasets (written in place, TypedWrites), and
+        // files with xattrs set while open (a refused attribute is that close's error).
+        guard let active = writes.active(node), active.typed == nil, active.attributeEdits.isEmpty,
+              let gate = writes.gate(node) else { return try store(node) }
         writes.background.waitForRoom()
         gate.acquire()
         var handedOver = false
