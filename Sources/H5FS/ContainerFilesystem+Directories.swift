@@ -7,7 +7,14 @@ extension ContainerFilesystem {
     func child(of directory: Node, named name: String) throws(FSError) -> Node {
         switch directory.kind {
         case .externalRoot:
-            let file = try files.externalFile(entry: name)
+            let file: MountedFile
+            do throws(FSError) {
+                file = try files.externalFile(entry: name)
+            } catch {
+                // A link the policy refuses: the user gets EACCES, the log says why (once).
+                if error.errno == EACCES { logOnce(error.message) }
+                throw error
+            }
             return try rootNode(of: file)
         case .directory(let fileIndex, let path, let address, _):
             let file = files[fileIndex]
@@ -32,7 +39,7 @@ extension ContainerFilesystem {
                     return sidecar
                 }
             }
-            if fileIndex == 0, path.components.isEmpty, name == NameRules.externalDirectory {
+            if fileIndex == 0, path.components.isEmpty, name == NameRules.externalDirectory, options.external != .none {
                 return try externalRootNode()
             }
             throw FSError.notFound(path.appending(name).description)
@@ -157,6 +164,8 @@ extension ContainerFilesystem {
             return try symlinkNode(key: .link(file: file.index, parent: address, name: link.name),
                                    target: softLinkTarget(value, file: file, directory: directory), file: file)
         case .external(let externalFile, let object):
+            // -o external=none: the link is not shown at all (nothing points outside the container).
+            guard options.external != .none else { return nil }
             let target = NameRules.relativePath(
                 from: file.mountComponents(directory),
                 to: [NameRules.externalDirectory, NameRules.externalEntryName(forFile: externalFile)]

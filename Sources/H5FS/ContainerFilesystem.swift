@@ -66,13 +66,15 @@ package final class ContainerFilesystem: FilesystemOperations {
         self.options = options
         self.writes = writes
         self.log = log
-        self.files = MountedFiles(container: container, opener: opener)
+        self.files = MountedFiles(container: container, opener: opener, policy: options.external)
         self.engine = ChunkEngine(cacheBytes: options.cacheBytes)
         let rootInfo: ObjectInfo
         do {
             rootInfo = try container.object(at: .root)
         } catch {
-            throw FSError(error, context: container.filePath)
+            // The superblock was read, so the root group exists: what fails is damage
+            // (often a truncation inside the metadata), whatever libhdf5 calls it.
+            throw FSError(EIO, "\(container.filePath): damaged HDF5 file: its root group cannot be read: \(error.message)")
         }
         let root = Node(id: 1, kind: .directory(file: 0, path: .root, address: rootInfo.address, referenceCount: rootInfo.referenceCount),
                         attributes: directoryAttributes(id: 1, info: rootInfo, file: files.container, path: .root))

@@ -16,6 +16,8 @@ package struct MountOptions: Sendable, Hashable {
     package var chunkSize: Int = 1 << 20
     /// `-o inplace`: change the container itself, without a working copy (no crash safety).
     package var inplace: Bool = false
+    /// Which files external links may lead to (`-o external=dir|any|none`).
+    package var external: ExternalLinkPolicy = .directory
     package init(readOnly: Bool = true, cacheBytes: Int = 256 << 20, uid: UInt32 = 0, gid: UInt32 = 0,
                  compression: Compression = .standard, chunkSize: Int = 1 << 20, inplace: Bool = false) {
         self.readOnly = readOnly; self.cacheBytes = cacheBytes; self.uid = uid; self.gid = gid
