@@ -235,8 +235,9 @@ extension ContainerFilesystem {
     }
 
     /// An object libhdf5 cannot describe still lists (as an empty file); opening it answers EIO.
+    /// Not logged here: the EIO a user meets is logged where it becomes a reply, once
+    /// (docs/mounting.md, "Logs"); a listing alone is no error.
     func unreadableNode(file: MountedFile, parent: UInt64, path: H5Path, error: StoreError) throws(FSError) -> Node {
-        logOnce("\(file.reader.filePath): \(path): unreadable: \(error.message)")
         return try nodes.node(forKey: .link(file: file.index, parent: parent, name: path.name)) { id in
             Node(id: id, kind: .unreadable(path: path, reason: error.message),
                  attributes: makeAttributes(id: id, mode: S_IFREG | fileMode(file), linkCount: 1, size: 0, time: file.fallbackTime))
