@@ -74,7 +74,10 @@ extension ContainerFilesystem {
             for link in links {
                 if fileIndex == 0, path.components.isEmpty, link.name == NameRules.unlinkedGroup { continue }
                 guard NameRules.isValidFileName(link.name) else {
-                    logOnce("\(file.reader.filePath): \(path): left out a link whose name is not a valid file name (\(link.name.utf8.count) bytes)")
+                    // Quoted with escapes (a crafted name may hold "/", control bytes), cut short.
+                    let shown = String(link.name.debugDescription.prefix(80))
+                    logOnce("\(file.reader.filePath): \(path): left out a link whose name is not a valid file name: "
+                            + "\(shown) (\(link.name.utf8.count) bytes)")
                     continue
                 }
                 guard let node = try node(for: link, in: file, directory: path, address: address) else { continue }
