@@ -8,7 +8,6 @@ from __future__ import annotations
 import errno
 import os
 import signal
-import subprocess
 import time
 from pathlib import Path
 
@@ -18,27 +17,17 @@ import pytest
 
 import mounting
 from mounting import run
+from test_write import attempt_mount as attempt_failing_mount
 
 EXIT_RUNTIME, EXIT_NOT_HDF5, EXIT_CONTAINER, EXIT_MOUNTPOINT, EXIT_COMMIT_FAILED = 1, 3, 4, 5, 7
 REFUSAL_LIMIT = 5.0  # seconds; the refusal itself takes well under one, the machine is shared
 
 
 def attempt_mount(binary, container, mountpoint, *options) -> tuple[int | None, str, float]:
-    """A mount expected to fail: (exit code, output, seconds). Anything mounted by mistake is undone."""
+    """A mount expected to fail (test_write's helper), timed: (exit code, output, seconds)."""
     started = time.monotonic()
-    try:
-        result = subprocess.run([binary, os.fspath(container), os.fspath(mountpoint), *options],
-                                stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
-        code, text = result.returncode, result.stdout + result.stderr
-    except subprocess.TimeoutExpired:
-        code, text = None, "timed out"
-    elapsed = time.monotonic() - started
-    mnt = os.path.realpath(mountpoint)
-    if mounting.is_fuse_mounted(mnt):
-        stray = mounting.Mount(binary=binary, container=os.fspath(container), path=mnt, foreground=False,
-                               log=Path("/dev/null"), pid=mounting.daemon_pid_from_mount(mnt))
-        mounting.stop_mount(stray)
-    return code, text, elapsed
+    code, text = attempt_failing_mount(binary, container, mountpoint, *options)
+    return code, text, time.monotonic() - started
 
 
 def forget(mounter, mount) -> None:
