@@ -245,3 +245,24 @@ def test_a_container_reached_through_symlinks_is_resolved_once_at_mount(mounter,
     with h5py.File(container) as f:
         assert f["new"][()].tobytes() == b"new\n"
     assert decoy.read_bytes() == decoy_bytes, "the commit went to the file resolved at mount"
+
+
+def test_an_empty_name_is_left_out_and_the_rest_lists(mounter, tmp_path):
+    """libhdf5's own iteration gives up at an empty link name (h5py cannot list the group);
+    the mount leaves that one link out and lists the others."""
+    container = tmp_path / "empty-name.h5"
+    with h5py.File(container, "w", libver="earliest") as f:
+        for name in ["a", "ok", "zz"]:               # "a" sorts first: the B-tree stays in order
+            f[name] = np.frombuffer(name.encode() + b"\n", dtype=np.uint8)
+    raw = bytearray(container.read_bytes())
+    at = raw.find(b"\0a\0")
+    raw[at + 1] = 0
+    container.write_bytes(raw)
+    with h5py.File(container) as f, pytest.raises(Exception):
+        list(f)
+
+    mnt = mounter(container, "-o", "ro")
+    assert sorted(os.listdir(mnt.path)) == ["ok", "zz"]
+    assert (mnt / "ok").read_bytes() == b"ok\n" and (mnt / "zz").read_bytes() == b"zz\n"
+    left_out = [line for line in mnt.stderr_text().splitlines() if "not a valid file name" in line]
+    assert len(left_out) == 1 and '"" (0 bytes)' in left_out[0], left_out
