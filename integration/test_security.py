@@ -168,6 +168,23 @@ def test_bad_external_value_is_a_usage_error(h5mount_bin, linked, tmp_path):
     assert result.returncode == 2 and "external" in result.stderr, result.stderr
 
 
+def test_rendering_a_soft_link_never_follows_an_external_link(mounter, linked):
+    """A soft link whose path runs through an external link reads back verbatim: finding
+    out where it leads would make libhdf5 open the other file on its own."""
+    container = linked["container"].parent / "soft.h5"
+    with h5py.File(container, "w") as f:
+        f["far"] = h5py.ExternalLink("../outside/secret.h5", "/")
+        f["via_far"] = h5py.SoftLink("/far/d")
+        f.create_group("g")["d"] = np.frombuffer(b"near\n", dtype=np.uint8)
+        f["alias"] = h5py.SoftLink("/g")
+        f["via_alias"] = h5py.SoftLink("/alias/d")
+    for options in (["-o", "ro"], ["-o", "ro,external=any"]):
+        with mounter.mounted(container, *options) as mnt:
+            assert os.readlink(mnt / "via_far") == "/far/d", options
+            assert os.readlink(mnt / "via_alias") == "alias/d", "soft links within the file still resolve"
+            assert (mnt / "via_alias").read_bytes() == b"near\n"
+
+
 # ---------------------------------------------------------------- names
 
 CRAFTED = {b"slash_ab": b"slash/ab", b"dd": b"..", b"d": b".", b"dotdir": b"../../", b"nul_ab": b"nul\0ab"}

@@ -194,7 +194,7 @@ extension ContainerFilesystem {
     func softLinkTarget(_ value: String, file: MountedFile, directory: H5Path) -> String {
         guard value.hasPrefix("/") else { return value }
         let target = H5Path(parsing: value)
-        guard (try? file.reader.object(at: target)) != nil else { return value }
+        guard SoftLinkWalk.target(of: value, in: file.reader) != nil else { return value }
         return NameRules.relativePath(from: file.mountComponents(directory), to: file.mountComponents(target))
     }
 
