@@ -147,6 +147,17 @@ def test_default_policy_follows_only_links_under_the_containers_directory(mounte
     assert not any(str(linked["outside"] / "secret.h5") in line and "not followed" not in line for line in log)
 
 
+def test_info_reports_links_outside_the_directory_without_opening_them(h5mount_bin, linked):
+    result = run([h5mount_bin, "--info", linked["container"]])
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    for name in REFUSED:
+        assert any(line.startswith(f"  /{name} -> ") and line.endswith(": outside the container's directory")
+                   for line in lines), (name, lines)
+    assert any(line.startswith("  /inside -> sub/inside.h5:/d: resolves") for line in lines), lines
+    assert "external links: 5 (4 not resolving)" in lines, lines
+
+
 def test_external_any_follows_every_link(mounter, linked):
     mnt = mounter(linked["container"], "-o", "ro,external=any")
     for name in REFUSED:

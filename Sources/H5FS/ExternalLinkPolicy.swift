@@ -18,14 +18,14 @@ package enum ExternalLinkPolicy: String, Sendable, Hashable, CaseIterable {
 }
 
 /// Where the file an external link names is, and whether the policy lets the mount open it.
-enum ExternalFileLocation {
+package enum ExternalFileLocation {
     /// The path to open for the link's file `name` (relative names resolve against the
     /// container's directory, as libhdf5 does): symbolic links resolved once here, so the
     /// opener never follows one on its own. A file that does not exist (yet) keeps its
     /// lexically normalised path; opening it then fails and the link dangles.
     /// Throws EACCES when the policy is `dir` and the file lies outside `directory`
     /// (which is itself resolved), ENOENT under `none`.
-    static func resolve(name: String, directory: String, policy: ExternalLinkPolicy,
+    package static func resolve(name: String, directory: String, policy: ExternalLinkPolicy,
                         realPath: (String) -> String? = systemRealPath) throws(FSError) -> String {
         guard policy != .none else { throw FSError(ENOENT, "external link to \(name): hidden (-o external=none)") }
         let joined = name.hasPrefix("/") ? name : directory + "/" + name
@@ -59,7 +59,7 @@ enum ExternalFileLocation {
     }
 
     /// realpath(3), or nil.
-    static func systemRealPath(_ path: String) -> String? {
+    package static func systemRealPath(_ path: String) -> String? {
         guard let resolved = realpath(path, nil) else { return nil }
         defer { free(resolved) }
         return String(cString: resolved)
