@@ -9,6 +9,7 @@ import errno
 import os
 import pwd
 import shutil
+import struct
 import subprocess
 import tempfile
 from pathlib import Path
@@ -18,6 +19,7 @@ import numpy as np
 import pytest
 
 import mounting
+from hdf5_checksum import hashlittle, object_header_checksum_span
 from mounting import run
 
 TEST_USER = "h5mount-test"
@@ -273,6 +275,33 @@ def test_a_container_reached_through_symlinks_is_resolved_once_at_mount(mounter,
     with h5py.File(container) as f:
         assert f["new"][()].tobytes() == b"new\n"
     assert decoy.read_bytes() == decoy_bytes, "the commit went to the file resolved at mount"
+
+
+def test_names_patched_into_a_checksummed_object_header_are_left_out(mounter, tmp_path):
+    """The newest format keeps a group's links in its object header, under a checksum:
+    patched names with the checksum recomputed (h5py opens the file and lists them)."""
+    container = tmp_path / "crafted-v2.h5"
+    with h5py.File(container, "w", libver="latest") as f:
+        for name in ["okname", "slash_ab", "dd"]:
+            f[name] = np.frombuffer(name.encode() + b"\n", dtype=np.uint8)
+        root = h5py.h5o.get_info(f.id).addr
+    raw = bytearray(container.read_bytes())
+    end = object_header_checksum_span(raw, root)
+    assert raw[end:end + 4] == struct.pack("<I", hashlittle(bytes(raw[root:end]))), "checksum code is wrong"
+    for old, new in [(b"slash_ab", b"slash/ab"), (b"dd", b"..")]:
+        at = raw.find(old, root, end)
+        raw[at:at + len(old)] = new
+    raw[end:end + 4] = struct.pack("<I", hashlittle(bytes(raw[root:end])))
+    container.write_bytes(raw)
+    with h5py.File(container) as f:
+        assert sorted(f) == ["..", "okname", "slash/ab"]
+
+    mnt = mounter(container, "-o", "ro")
+    assert os.listdir(mnt.path) == ["okname"]
+    for name in ["slash", "ab", "dd", "slash_ab"]:
+        assert read_or_errno(mnt / name) == errno.ENOENT, name
+    left_out = [line for line in mnt.stderr_text().splitlines() if "not a valid file name" in line]
+    assert len(left_out) == 2, left_out
 
 
 def test_an_empty_name_is_left_out_and_the_rest_lists(mounter, tmp_path):
