@@ -8,7 +8,8 @@ import Synchronization
 ///
 /// With a concurrent scheduler a read hands the next tiles it will copy to the workers
 /// while it copies the current one, and a sequential reader's reads start read-ahead
-/// (TiledReader+ReadAhead.swift).
+/// (TiledReader+ReadAhead.swift) and, where the kernel caches what was read, drop the
+/// tiles behind the reader (TiledReader+DropBehind.swift).
 ///
 /// Locks: the fill-tile mutex, the stream table's, the chunk index's, the cache's — none
 /// is held while another is taken, nor during any load.
@@ -39,6 +40,9 @@ final class TiledReader: Sendable {
     /// through the cache: one copy instead of two, and no tile memory.
     let readsUnfilteredChunks: Bool
     static let unfilteredRunBytes = 64 << 10
+    /// Whether tiles a sequential stream has left behind are dropped from the cache
+    /// (TiledReader+DropBehind.swift); unfiltered chunks never enter it.
+    var dropsBehind: Bool { context.dropsStreamedTiles && !readsUnfilteredChunks }
 
     /// Tiles a single read keeps at hand beyond the cache, so that a read crossing narrow
     /// tiles row after row does not fetch each tile once per row.
@@ -64,7 +68,7 @@ final class TiledReader: Sendable {
         let end = offset + count
         let elements = (offset / elementSize) ..< ((end + elementSize - 1) / elementSize)
         let concurrent = context.scheduler.isConcurrent && !readsUnfilteredChunks
-        let covered = concurrent && readAhead(after: offset, count: count)
+        let covered = noteStream(offset: offset, count: count, readsAhead: concurrent) && concurrent
 
         // Tiles this read copies after its first, handed to the workers a few at a time
         // (unless the stream's read-ahead has registered them already).
