@@ -64,6 +64,17 @@ final class TiledReader: Sendable {
 
     /// Bytes `offset ..< offset+count` of the file into `out`; the range lies inside the file.
     func read(offset: Int, count: Int, into out: UnsafeMutableRawPointer) throws(ChunkReadError) {
+        try serve(offset: offset, count: count, unfilteredInto: out) { tile, source, length, destination in
+            memcpy(out + destination, tile.bytes.baseAddress! + source, length)
+        }
+    }
+
+    /// Serves bytes `offset ..< offset+count` of the file (inside it): each stretch that
+    /// lies in a tile goes to `take(tile, byte in the tile, length, byte of the range)`, in
+    /// file order; unfiltered chunks are read straight into `unfilteredInto` (which must
+    /// then be given). Streams, read-ahead and drop-behind are noted as for any read.
+    func serve(offset: Int, count: Int, unfilteredInto out: UnsafeMutableRawPointer?,
+               _ take: (Tile, Int, Int, Int) -> Void) throws(ChunkReadError) {
         let elementSize = grid.elementSize
         let end = offset + count
         let elements = (offset / elementSize) ..< ((end + elementSize - 1) / elementSize)
@@ -97,6 +108,7 @@ final class TiledReader: Sendable {
                     current = currentLocation == nil ? makeFillTile() : nil
                 }
                 if let location = currentLocation {
+                    guard let out else { throw ChunkReadError("dataset \(path): unfiltered chunks need a buffer (engine bug)") }
                     try copyUnfiltered(location, tile: run.tile, from: source, count: to - from, into: out + (from - offset))
                     return
                 }
@@ -122,11 +134,11 @@ final class TiledReader: Sendable {
             }
             guard let tile = current else { return }
             let bytes = tile.bytes
-            guard let base = bytes.baseAddress, source + (to - from) <= bytes.count else {
+            guard bytes.baseAddress != nil, source + (to - from) <= bytes.count else {
                 throw ChunkReadError("dataset \(path): tile \(run.tile) holds \(bytes.count) bytes, "
                                      + "needed \(source + (to - from)) (engine bug)")
             }
-            memcpy(out + (from - offset), base + source, to - from)
+            take(tile, source, to - from, from - offset)
         }
     }
 
