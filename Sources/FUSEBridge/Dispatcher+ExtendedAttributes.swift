@@ -2,8 +2,8 @@ import CFUSE
 import Glibc
 import H5FS
 
-// getxattr, listxattr. setxattr/removexattr answer ENOTSUP on writable mounts for now
-// (HDF5 attributes cannot be changed through the mount yet), EROFS on read-only ones.
+// getxattr, listxattr; setxattr, removexattr (HDF5 attributes, docs/writing.md), EROFS on
+// read-only mounts whatever the name.
 
 /// The daemon's pid, answered on the mount's root so that `h5mount -u` can
 /// wait for the daemon serving a mount point to exit (the commit happens on
@@ -52,6 +52,44 @@ extension Dispatcher {
             packed.append(0)
         }
         return try extendedAttributeReply(packed, bufferSize: size)
+    }
+
+    /// setxattr(2); the filesystem decides which names it keeps (`user.*`).
+    package func doSetExtendedAttribute(_ node: NodeID, name: String?, value: [UInt8], flags: Int32) throws(FSError) {
+        let filesystem = try writable()
+        guard let name else { throw FSError(EOPNOTSUPP, "attribute name is not UTF-8") }
+        guard value.count <= extendedAttributeSizeLimit else { throw FSError(E2BIG, "value exceeds XATTR_SIZE_MAX") }
+        let known: ExtendedAttributeFlags = [.create, .replace]
+        guard flags & ~known.rawValue == 0 else { throw FSError(EINVAL, "unknown setxattr flags \(flags)") }
+        try filesystem.setExtendedAttribute(node, name: name, value: value, flags: ExtendedAttributeFlags(rawValue: flags))
+    }
+
+    package func doRemoveExtendedAttribute(_ node: NodeID, name: String?) throws(FSError) {
+        let filesystem = try writable()
+        guard let name else { throw FSError(ENODATA, "attribute name is not UTF-8") }
+        try filesystem.removeExtendedAttribute(node, name: name)
+    }
+
+    func setxattr(_ request: fuse_req_t?, node: NodeID, name: String?, value: [UInt8], flags: Int32) {
+        let operation = "SETXATTR \(node) \(name ?? "<not UTF-8>") size \(value.count) flags \(flags)"
+        do {
+            try doSetExtendedAttribute(node, name: name, value: value, flags: flags)
+            log.debug("\(operation) -> ok")
+            fuse_reply_err(request, 0)
+        } catch {
+            replyError(request, error, operation)
+        }
+    }
+
+    func removexattr(_ request: fuse_req_t?, node: NodeID, name: String?) {
+        let operation = "REMOVEXATTR \(node) \(name ?? "<not UTF-8>")"
+        do {
+            try doRemoveExtendedAttribute(node, name: name)
+            log.debug("\(operation) -> ok")
+            fuse_reply_err(request, 0)
+        } catch {
+            replyError(request, error, operation)
+        }
     }
 
     func getxattr(_ request: fuse_req_t?, node: NodeID, name: String?, size: Int) {

@@ -112,12 +112,13 @@ func lowLevelOperations() -> fuse_lowlevel_ops {
     ops.write = { request, node, buffer, size, offset, info in
         Dispatcher.of(request).write(request, node: node, buffer: buffer, size: size, offset: Int64(offset), info: info)
     }
-    // HDF5 attributes cannot be changed through the mount yet (docs/mounting.md).
-    ops.setxattr = { request, node, _, _, _, _ in
-        Dispatcher.of(request).refuseMutation(request, unsupported: EOPNOTSUPP, "SETXATTR \(node)")
+    // The value is copied before the callback returns, like names.
+    ops.setxattr = { request, node, name, value, size, flags in
+        let bytes = value.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) } ?? []
+        Dispatcher.of(request).setxattr(request, node: node, name: copyName(name), value: bytes, flags: flags)
     }
-    ops.removexattr = { request, node, _ in
-        Dispatcher.of(request).refuseMutation(request, unsupported: EOPNOTSUPP, "REMOVEXATTR \(node)")
+    ops.removexattr = { request, node, name in
+        Dispatcher.of(request).removexattr(request, node: node, name: copyName(name))
     }
     // posix_fallocate(3) falls back to writing zeros on EOPNOTSUPP.
     ops.fallocate = { request, node, _, _, _, _ in

@@ -93,8 +93,9 @@ extension ContainerFilesystem {
         }
     }
 
-    private func sidecarNode(id: NodeID, file: MountedFile, objectPath: H5Path, json: JSONValue, time: Timestamp) -> Node {
-        let bytes = Array(json.prettyText.utf8)
+    /// `json` nil: an empty sidecar, being written for the first time.
+    func sidecarNode(id: NodeID, file: MountedFile, objectPath: H5Path, json: JSONValue?, time: Timestamp) -> Node {
+        let bytes = json.map { Array($0.prettyText.utf8) } ?? []
         return Node(id: id, kind: .sidecar(file: file.index, objectPath: objectPath, content: .rendered(bytes)),
                     attributes: makeAttributes(id: id, mode: S_IFREG | fileMode(file), linkCount: 1,
                                                size: UInt64(bytes.count), time: time))

@@ -2,6 +2,7 @@ import Glibc
 import H5Model
 
 /// HDF5 attributes as `user.NAME` extended attributes of datasets and directories.
+/// (Setting and removing them: ContainerFilesystem+AttributeWriting.)
 extension ContainerFilesystem {
     static let xattrNamespace = "user."
 
@@ -22,6 +23,8 @@ extension ContainerFilesystem {
     }
 
     private func visibleAttributes(of node: Node) throws(FSError) -> [Attribute] {
+        // A file created in this session and not stored yet keeps its attributes aside.
+        if let open = writes?.active(node.id), open.isNew { return AttributeEdit.applying(open.attributeEdits, to: []) }
         switch node.kind {
         case .dataset(_, _, _, let description):
             return description.attributes

@@ -114,6 +114,9 @@ extension ContainerFilesystem: WritableFilesystemOperations {
         if let targetNode {
             if flags.contains(.noReplace) { throw FSError(EEXIST, "\(target): exists") }
             if targetNode.id == sourceNode.id { return }  // two names of one file: nothing to do (POSIX)
+            if case .sidecar = targetNode.kind {
+                return try renameOverSidecar(source: sourceNode, parent: parent, name: name, sidecar: targetNode)
+            }
             switch (sourceNode.isDirectory, targetNode.isDirectory) {
             case (true, false): throw FSError(ENOTDIR, "\(target): not a directory")
             case (false, true): throw FSError(EISDIR, "\(target): is a directory")

@@ -11,6 +11,7 @@ extension ContainerFilesystem {
         let (directory, path) = try writableTarget(parent, name)
         let writes = try session(for: path)
         try ensureAbsent(directory, name)
+        if let sidecar = try createSidecar(in: directory, name: name, flags: flags) { return sidecar }
         try startSession(writes)
         let spool: Spool
         do { spool = try writes.workingCopy.makeSpool() } catch { throw FSError(error.code, "\(path): \(error.message)") }
@@ -34,14 +35,19 @@ extension ContainerFilesystem {
         return (attributes, handle)
     }
 
-    /// open(2) for writing: byte datasets only; the spool starts from the file's bytes unless O_TRUNC.
+    /// open(2) for writing: a byte dataset's spool starts from the file's bytes unless O_TRUNC;
+    /// typed datasets are written in place (ContainerFilesystem+TypedWrites).
     func openForWriting(_ node: Node, flags: Int32) throws(FSError) -> UInt64 {
+        if case .sidecar(0, let objectPath, _) = node.kind {
+            return try openSidecarForWriting(node, objectPath: objectPath, flags: flags)
+        }
         guard case .dataset(0, let path, _, let description) = node.kind else {
+            if case .dataset = node.kind { throw FSError(EROFS, "node \(node.id): external files are read-only") }
             throw FSError(isReadOnly ? EROFS : EPERM, "node \(node.id): not a writable file")
         }
         let writes = try session(for: path)
         guard description.rendering == .bytes else {
-            throw FSError(EPERM, "\(path): typed datasets are not writable yet (only byte datasets are)")
+            return try openTypedForWriting(node, path: path, description: description, flags: flags, writes)
         }
         try startSession(writes)
         let handle = nextHandle()
@@ -75,10 +81,12 @@ extension ContainerFilesystem {
 
     package func write(_ node: NodeID, handle: UInt64, offset: UInt64, data: UnsafeRawBufferPointer) throws(FSError) -> Int {
         guard let writes else { throw FSError(EBADF, "node \(node) is not open for writing") }
+        if let written = try writeSidecar(handle: handle, offset: offset, data: data) { return written }
         return try writes.passingGate(node) { () throws(FSError) -> Int in try writeCurrent(node, offset: offset, data: data, writes) }
     }
 
     private func writeCurrent(_ node: NodeID, offset: UInt64, data: UnsafeRawBufferPointer, _ writes: WriteSession) throws(FSError) -> Int {
+        if let typed = writes.active(node)?.typed { return try writeTyped(node, typed, offset: offset, data: data, writes) }
         let (spool, open) = try spoolForWriting(node)
         do {
             try spool.write(data, at: offset)
@@ -97,15 +105,17 @@ extension ContainerFilesystem {
     package func setAttributes(_ node: NodeID, handle: UInt64?, _ changes: AttributeChanges) throws(FSError) -> NodeAttributes {
         let target = try existing(node)
         guard let writes else { throw FSError.readOnly("node \(node)") }
-        if let size = changes.size {
+        if let size = changes.size, case .sidecar = target.kind {
+            try truncateSidecar(node, handle: handle, to: size)
+        } else if let size = changes.size {
             guard case .dataset = target.kind else { throw FSError(EISDIR, "node \(node): not a regular file") }
             if writes.active(node) != nil {
                 try truncateActive(node, to: size)
             } else {
                 let handle = try openForWriting(target, flags: size == 0 ? O_TRUNC : 0)
+                defer { releaseWriting(node, handle: handle) }
                 try truncateActive(node, to: size)
                 try store(node)
-                releaseWriting(node, handle: handle)
             }
         }
         guard changes.mode != nil || changes.uid != nil || changes.gid != nil || changes.modificationTime != nil
@@ -148,6 +158,13 @@ extension ContainerFilesystem {
     }
 
     package func synchronize(_ node: NodeID, handle: UInt64) throws(FSError) {
+        if let writes, let open = writes.active(node), let typed = open.typed {
+            // A typed file's change is applied and journaled now, as at a close.
+            try typed.syncSpool(path: open.path)
+            try store(node)
+            do { try writes.workingCopy.sync() } catch { throw FSError(error.code, "node \(node): \(error.message)") }
+            return
+        }
         guard let writes, let open = writes.active(node), let spool = open.spool else { return }
         do {
             try spool.sync()
@@ -162,6 +179,7 @@ extension ContainerFilesystem {
     /// are the close's and a `stat`, `link` or `rename` right after sees the dataset. The
     /// handle stays open: a later write starts a new spool from the stored dataset.
     package func flush(_ node: NodeID, handle: UInt64) throws(FSError) {
+        if try flushSidecar(handle: handle) { return }
         guard let writes, writes.state.withLock({ $0.handles[handle]?.writes ?? false }) else { return }
         try store(node)
     }
@@ -225,12 +243,14 @@ extension ContainerFilesystem {
     }
 
     private func storeHoldingGate(_ node: NodeID, _ writes: WriteSession) throws(FSError) {
+        if let open = writes.active(node), let typed = open.typed { return try storeTyped(node, open, typed, writes) }
         let taken = writes.state.withLock { s -> ActiveFile? in
             guard var open = s.active[node], open.dirty, !open.unlinked, open.spool != nil else { return nil }
             let snapshot = open
             open.spool = nil
             open.dirty = false
             open.isNew = false
+            open.attributeEdits = []
             s.active[node] = open
             return snapshot
         }
@@ -264,8 +284,10 @@ extension ContainerFilesystem {
                 try copy.createHardLink(at: other, to: open.path)
             }
         }
+        let attributeFailure = storePendingAttributes(open)
         if let working = copy.workingPath { engine.invalidate(filePath: working) }
         try refreshDataset(node, at: open.path)
+        if let attributeFailure { throw attributeFailure }
     }
 
     /// The other paths of the dataset at `path` when it has several names (found by one
@@ -297,6 +319,7 @@ extension ContainerFilesystem {
     }
 
     private func truncateCurrent(_ node: NodeID, to size: UInt64, _ writes: WriteSession) throws(FSError) {
+        if let typed = writes.active(node)?.typed { return try truncateTyped(node, typed, to: size, writes) }
         let (spool, open) = try spoolForWriting(node)
         do { try spool.truncate(to: size) } catch { throw FSError(error.code, "\(open.path): \(error.message)") }
         writes.state.withLock { s in

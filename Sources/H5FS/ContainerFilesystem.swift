@@ -118,8 +118,10 @@ package final class ContainerFilesystem: FilesystemOperations {
         // A file open for writing: its size is the spool's, its times and modes the pending ones.
         if let open = writes?.active(node) {
             if let spool = open.spool { attributes.size = spool.size }
+            if let typed = open.typed { attributes.size = typed.size }
             open.metadata.apply(to: &attributes)
         }
+        if let size = sidecarEditSize(node) { attributes.size = size }
         return attributes
     }
 
@@ -173,10 +175,14 @@ package final class ContainerFilesystem: FilesystemOperations {
                       into buffer: UnsafeMutableRawBufferPointer) throws(FSError) -> Int {
         guard buffer.count > 0 else { return 0 }
         guard let writes else { return try readCurrent(node, offset: offset, into: buffer) }
+        if let count = readSidecar(handle: handle, offset: offset, into: buffer) { return count }
         return try writes.passingGate(node) { () throws(FSError) -> Int in try readCurrent(node, offset: offset, into: buffer) }
     }
 
     private func readCurrent(_ node: NodeID, offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(FSError) -> Int {
+        if let open = writes?.active(node), let typed = open.typed, typed.isChanged {
+            return try readTyped(node, typed, path: open.path, offset: offset, into: buffer)
+        }
         if let open = writes?.active(node), let spool = open.spool {
             do { return try spool.read(into: buffer, at: offset) } catch {
                 throw FSError(error.code, "\(open.path): \(error.message)")
@@ -226,6 +232,7 @@ package final class ContainerFilesystem: FilesystemOperations {
     }
 
     package func release(_ node: NodeID, handle: UInt64) {
+        releaseSidecar(handle: handle)
         releaseWriting(node, handle: handle)
         releaseParked(node)
     }

@@ -24,6 +24,14 @@ package struct RenameFlags: OptionSet, Sendable, Hashable {
     package static let exchange = RenameFlags(rawValue: 2)
 }
 
+/// Flags of setxattr(2): XATTR_CREATE (EEXIST if present), XATTR_REPLACE (ENODATA if absent).
+package struct ExtendedAttributeFlags: OptionSet, Sendable, Hashable {
+    package let rawValue: Int32
+    package init(rawValue: Int32) { self.rawValue = rawValue }
+    package static let create = ExtendedAttributeFlags(rawValue: 1)
+    package static let replace = ExtendedAttributeFlags(rawValue: 2)
+}
+
 /// The write path (DESIGN.md §2). On a read-only mount every one of these answers EROFS.
 /// Calls that hand a node to the kernel (create, mkdir, symlink, link) count one lookup,
 /// like `lookup`.
@@ -45,6 +53,10 @@ package protocol WritableFilesystemOperations: FilesystemOperations {
     func flush(_ node: NodeID, handle: UInt64) throws(FSError)
     /// fsync(2) / fdatasync(2): the file's bytes so far are durable (packed or in a synced spool).
     func synchronize(_ node: NodeID, handle: UInt64) throws(FSError)
+    /// setxattr(2) of `user.NAME`: sets the HDF5 attribute NAME (docs/writing.md, "Attributes").
+    func setExtendedAttribute(_ node: NodeID, name: String, value: [UInt8], flags: ExtendedAttributeFlags) throws(FSError)
+    /// removexattr(2) of `user.NAME`: deletes the HDF5 attribute NAME (ENODATA when absent).
+    func removeExtendedAttribute(_ node: NodeID, name: String) throws(FSError)
     /// Unmount: pack what is still open or waiting, and commit the working copy over the
     /// container (atomic rename). Called once, from the adapter's `destroy`.
     func commit() throws(FSError)

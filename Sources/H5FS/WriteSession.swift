@@ -23,6 +23,11 @@ struct ActiveFile: Sendable {
     var metadata: StoredMetadata
     /// mtime follows writes unless utimens set it explicitly.
     var explicitTime = false
+    /// setxattr/removexattr of a file this session created and never stored (it has no
+    /// dataset to hold them yet): applied right after it is packed.
+    var attributeEdits: [AttributeEdit] = []
+    /// A typed dataset written in place (then `spool` stays nil): its written bytes.
+    var typed: TypedWrite? = nil
 }
 
 /// The write side of a mount: the working copy and the files open for writing.
@@ -42,6 +47,8 @@ final class WriteSession: Sendable {
         var pending: [PendingName: NodeID] = [:]
         /// Files unlinked while open, parked under the hidden group until their last close.
         var orphans: [NodeID: H5Path] = [:]
+        /// Sidecars open for writing, by handle: the JSON written so far (see SidecarBuffer).
+        var sidecarEdits: [UInt64: SidecarBuffer] = [:]
     }
     let state = Mutex(State())
     /// One gate per file open for writing: a store (pack + node refresh) holds it, and

@@ -6,8 +6,8 @@ import H5Model
 /// produces, so a value written through a sidecar reads back as the same JSON:
 /// - string → variable-length UTF-8 string (what h5py writes for `str`);
 /// - integers → int64, or uint64 when a value needs it and none is negative;
-/// - any double among numbers → float64;
-/// - bool → h5py's bool enum (int8, FALSE = 0, TRUE = 1), which reads back as 0/1;
+/// - any double among numbers → float64, and so do "NaN", "Infinity", "-Infinity" among numbers;
+/// - bool → h5py's bool enum (int8, FALSE = 0, TRUE = 1), which reads back as true/false;
 /// - null → a null dataspace (h5py's `Empty`), which reads back as null;
 /// - rectangular nested arrays of one of those → an N-D attribute ([] is float64, shape (0,)).
 /// Objects, ragged arrays, nulls inside arrays and mixed strings and numbers are refused.
@@ -58,10 +58,12 @@ enum AttributeEncoding {
 
     private static func leafKind(_ leaves: [JSONValue]) throws(StoreError) -> Leaf {
         guard !leaves.isEmpty else { return .float64 }
-        var strings = 0, bools = 0, doubles = 0, negatives = 0, bigUnsigned = 0
+        var strings = 0, bools = 0, doubles = 0, negatives = 0, bigUnsigned = 0, nonFinite = 0
         for leaf in leaves {
             switch leaf {
-            case .string: strings += 1
+            case .string(let text):
+                strings += 1
+                if nonFiniteValue(text) != nil { nonFinite += 1 }
             case .bool: bools += 1
             case .double: doubles += 1
             case .int(let i): if i < 0 { negatives += 1 }
@@ -71,11 +73,23 @@ enum AttributeEncoding {
         }
         if strings == leaves.count { return .string }
         if bools == leaves.count { return .bool }
+        // Floats render non-finite values as these strings, so [1.5, "NaN"] is a float array.
+        if strings > 0, strings == nonFinite, bools == 0 { return .float64 }
         guard strings == 0, bools == 0 else {
             throw StoreError(.invalidArgument, "attribute arrays must not mix strings, booleans and numbers")
         }
         if doubles > 0 || (bigUnsigned > 0 && negatives > 0) { return .float64 }
         return bigUnsigned > 0 ? .uint64 : .int64
+    }
+
+    /// The float a non-finite spelling stands for ("NaN", "Infinity", "-Infinity").
+    static func nonFiniteValue(_ text: String) -> Double? {
+        switch text {
+        case "NaN": return .nan
+        case "Infinity": return .infinity
+        case "-Infinity": return -.infinity
+        default: return nil
+        }
     }
 
     /// The file datatype for a leaf kind. Caller holds the gate.
@@ -137,6 +151,7 @@ enum AttributeEncoding {
                 case .double(let d): return d
                 case .int(let i): return Double(i)
                 case .uint(let u): return Double(u)
+                case .string(let text): return nonFiniteValue(text) ?? 0
                 default: return 0
                 }
             }

@@ -11,7 +11,7 @@ import H5Model
 /// `hdset_reg_ref_t`. Rules: integers are `.int` (signed) or `.uint`; floats
 /// `.double` (non-finite ones too: JSON text spells them "NaN", "Infinity", "-Infinity");
 /// strings without padding; compounds objects in member order; enums their
-/// integer value; arrays and sequences JSON arrays; opaque and unmodelled
+/// integer value, except h5py's bool (FALSE = 0, TRUE = 1), which is true/false; arrays and sequences JSON arrays; opaque and unmodelled
 /// bytes a lowercase hex string; references the referenced object's path.
 /// Decoding references calls libhdf5, so callers hold the gate.
 struct ElementDecoder {
@@ -69,7 +69,8 @@ struct ElementDecoder {
             return .string(StringDecoding.variable(pointer))
         case .compound(_, let members):
             return .object(members.map { JSONMember(key: $0.name, value: decode($0.type, at: pointer + $0.offset)) })
-        case .enumeration(let base, _):
+        case .enumeration(let base, let members):
+            if Self.isBool(members) { return .bool(Self.integer(base, at: pointer) != 0) }
             return decode(base, at: pointer)
         case .array(let base, let dims):
             let step = Self.memorySize(base)
@@ -101,6 +102,11 @@ struct ElementDecoder {
             return .null
         }
         return .string(String(decoding: name.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self))
+    }
+
+    /// h5py's bool: an enum of exactly FALSE = 0 and TRUE = 1 (numpy's `bool` in h5py).
+    static func isBool(_ members: [EnumMember]) -> Bool {
+        members.count == 2 && Set(members) == [EnumMember(name: "FALSE", value: 0), EnumMember(name: "TRUE", value: 1)]
     }
 
     // MARK: - Sizes and shapes

@@ -90,10 +90,12 @@ extension HDF5Writer {
         return entry.dataset
     }
 
-    /// Links `dataset` at `bytes`, first removing an existing link when `replacing`. Caller holds the gate.
+    /// Links `dataset` at `bytes`, first removing an existing link when `replacing` (the new
+    /// dataset takes over the old object's attributes: a rewritten file keeps them). Caller holds the gate.
     private func linkLocked(_ dataset: hid_t, at bytes: [CChar], _ file: hid_t, _ path: H5Path,
                             replacing: Bool) throws(StoreError) {
         if replacing, try exists(bytes, file) {
+            try AttributeCopy.carryOver(from: bytes, in: file, to: dataset, path)
             try check(H5Ldelete(file, bytes, h5m_p_default()), .invalidArgument, "\(path): replace")
         }
         let links = try Self.linkCreationList()

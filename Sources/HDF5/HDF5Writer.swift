@@ -36,6 +36,8 @@ package final class HDF5Writer: Sendable {
         var nextPending: UInt64 = 1
         /// Anonymous datasets being filled (see `beginByteDataset`): token -> dataset id.
         var pending: [UInt64: PendingEntry] = [:]
+        /// Typed datasets open for a raw write (see `beginRawWrite`): token -> dataset id.
+        var rawArrays: [UInt64: hid_t] = [:]
     }
 
     struct PendingEntry {
@@ -52,12 +54,12 @@ package final class HDF5Writer: Sendable {
     deinit {
         let file = fileID
         HDF5Library.locked {
-            let (wasOpen, entries) = state.withLock { state -> (Bool, [PendingEntry]) in
-                defer { state.pending = [:]; state.isOpen = false }
-                return (state.isOpen, Array(state.pending.values))
+            let (wasOpen, entries) = state.withLock { state -> (Bool, [hid_t]) in
+                defer { state.pending = [:]; state.rawArrays = [:]; state.isOpen = false }
+                return (state.isOpen, state.pending.values.map(\.dataset) + state.rawArrays.values)
             }
             guard wasOpen else { return }
-            for entry in entries { _ = H5Dclose(entry.dataset) }
+            for dataset in entries { _ = H5Dclose(dataset) }
             _ = H5Fclose(file)
         }
     }
@@ -132,11 +134,11 @@ package final class HDF5Writer: Sendable {
             if sharing > 1 {
                 throw StoreError(.busy, "\(filePath): \(sharing - 1) other open file ids share this file; close them first")
             }
-            let entries = state.withLock { state -> [PendingEntry] in
-                defer { state.pending = [:]; state.isOpen = false }
-                return Array(state.pending.values)
+            let entries = state.withLock { state -> [hid_t] in
+                defer { state.pending = [:]; state.rawArrays = [:]; state.isOpen = false }
+                return state.pending.values.map(\.dataset) + state.rawArrays.values
             }
-            for entry in entries { _ = H5Dclose(entry.dataset) }
+            for dataset in entries { _ = H5Dclose(dataset) }
             try check(H5Fclose(fileID), .unreadable, "\(filePath): close")
         }
     }

@@ -30,6 +30,8 @@ package enum JournalRecord: Sendable, Hashable {
     case hardLink(H5Path, existing: H5Path)
     case setAttribute(H5Path, name: String, value: JSONValue)
     case deleteAttribute(H5Path, name: String)
+    /// Several attribute changes of one object, applied all or nothing (a sidecar edit).
+    case changeAttributes(H5Path, [AttributeEdit])
     /// A file was closed: spool `spool` (sealed, `size` bytes) holds the content of `path`.
     case fileClosed(spool: UInt64, path: H5Path, size: UInt64)
     /// A closed file not yet packed was renamed (it has no link in the working copy yet).
@@ -45,6 +47,8 @@ package enum JournalRecord: Sendable, Hashable {
     case packAbandon(token: UInt64)
     /// The working copy (this identity) is about to replace the container.
     case committing(FileIdentity)
+    /// Bytes written into a typed dataset's raw-array file (its spool is kept until commit).
+    case rawArrayWrite(RawArrayWrite)
 
     func encode(into writer: inout ByteWriter) {
         switch self {
@@ -77,6 +81,15 @@ package enum JournalRecord: Sendable, Hashable {
         case .packLink(let token, let path, let replacing): writer.u8(14); writer.u64(token); writer.path(path); writer.bool(replacing)
         case .packAbandon(let token): writer.u8(15); writer.u64(token)
         case .committing(let identity): writer.u8(16); writer.identity(identity)
+        case .rawArrayWrite(let change): writer.u8(17); change.encode(into: &writer)
+        case .changeAttributes(let path, let edits):
+            writer.u8(18); writer.path(path); writer.u64(UInt64(edits.count))
+            for edit in edits {
+                switch edit {
+                case .set(let name, let value): writer.bool(true); writer.string(name); writer.json(value)
+                case .remove(let name): writer.bool(false); writer.string(name)
+                }
+            }
         }
     }
 
@@ -113,6 +126,15 @@ package enum JournalRecord: Sendable, Hashable {
         case 14: return .packLink(token: try reader.u64(), path: try reader.path(), replacing: try reader.bool())
         case 15: return .packAbandon(token: try reader.u64())
         case 16: return .committing(try reader.identity())
+        case 17: return .rawArrayWrite(try RawArrayWrite.decode(&reader))
+        case 18:
+            let path = try reader.path()
+            var edits: [AttributeEdit] = []
+            for _ in 0..<(try reader.count()) {
+                edits.append(try reader.bool() ? .set(name: try reader.string(), value: try reader.json())
+                                               : .remove(name: try reader.string()))
+            }
+            return .changeAttributes(path, edits)
         default: throw ByteReader.Overrun()
         }
     }

@@ -21,7 +21,8 @@ struct JournalSummary {
         for record in records {
             switch record {
             case .start(let value): start = value
-            case .createGroup, .deleteLink, .moveLink, .softLink, .hardLink, .setAttribute, .deleteAttribute:
+            case .createGroup, .deleteLink, .moveLink, .softLink, .hardLink, .setAttribute, .deleteAttribute,
+                 .changeAttributes, .rawArrayWrite:
                 changes += 1
             case .fileClosed(let spool, _, _): closed.append(spool)
             case .spoolDropped(let spool): resolvedSpools.insert(spool)

@@ -204,6 +204,8 @@ private struct Replay {
             try store { () throws(StoreError) in try writer.setAttribute(of: path, name: name, value: value) }
         case .deleteAttribute(let path, let name):
             try store { () throws(StoreError) in try writer.deleteAttribute(of: path, name: name) }
+        case .changeAttributes(let path, let edits):
+            try store { () throws(StoreError) in try writer.changeAttributes(of: path, edits) }
         case .fileClosed(let spool, let path, let size):
             guard !summary.resolvedSpools.contains(spool) else { return }
             try packSpool(spool, at: path, size: size, &report)
@@ -238,6 +240,8 @@ private struct Replay {
         case .packAbandon(let token):
             if let entry = pending.removeValue(forKey: token) { writer.abandon(entry.dataset) }
             return
+        case .rawArrayWrite(let change):
+            try replayRawArrayWrite(change)
         }
         report.changes += 1
     }
@@ -260,6 +264,13 @@ private struct Replay {
         packedHere[spool] = path
         forgetDamaged(under: path)
         report.filesFromSpools += 1
+    }
+
+    /// A typed dataset's write, from the spool kept for it.
+    private func replayRawArrayWrite(_ change: RawArrayWrite) throws(StagingError) {
+        let source = change.spool == 0 ? nil : try Spool(sealedAt: directory.spoolPath(change.spool), id: change.spool)
+        let begun = try RawArrayApply.begin(change, writer)
+        try RawArrayApply.fill(change, begun, source: source, writer)
     }
 
     /// Bytes of the crashed working copy; nil when they cannot be read.

@@ -31,7 +31,7 @@ package struct WorkingCopyOptions: Sendable, Hashable {
 /// the container is untouched, whatever happens to the process.
 ///
 /// The filesystem layer calls, per operation: `createGroup`, `deleteLink`, `moveLink`,
-/// `createSoftLink`, `createHardLink`, `setAttribute`, `deleteAttribute`; per file written:
+/// `createSoftLink`, `createHardLink`, `setAttribute`, `deleteAttribute`, `changeAttributes`; per file written:
 /// `makeSpool`, writes to the spool, `closeFile`, `packFile` (or `moveUnpacked`,
 /// `dropSpool`). Readers of the working copy open `workingPath` after `start()`.
 ///
@@ -156,6 +156,13 @@ package final class WorkingCopy: Sendable {
     package func deleteAttribute(of path: H5Path, name: String) throws(StagingError) {
         try change(.deleteAttribute(path, name: name)) { (writer) throws(StoreError) in
             try writer.deleteAttribute(of: path, name: name)
+        }
+    }
+
+    /// Several attribute changes of one object, all or nothing, as one record.
+    package func changeAttributes(of path: H5Path, _ edits: [AttributeEdit]) throws(StagingError) {
+        try change(.changeAttributes(path, edits)) { (writer) throws(StoreError) in
+            try writer.changeAttributes(of: path, edits)
         }
     }
 

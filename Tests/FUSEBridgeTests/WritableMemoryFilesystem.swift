@@ -23,6 +23,8 @@ final class WritableMemoryFilesystem: WritableFilesystemOperations {
         var modificationTime = Timestamp(seconds: 1_700_000_000)
         var changeTime = Timestamp(seconds: 1_700_000_000)
         var links: UInt32 = 1
+        /// Extended attributes (user.* only, as h5mount keeps them).
+        var xattrs: [String: [UInt8]] = [:]
     }
 
     struct State {
@@ -133,8 +135,33 @@ final class WritableMemoryFilesystem: WritableFilesystemOperations {
 
     func release(_ node: NodeID, handle: UInt64) { _ = state.withLock { $0.handles.removeValue(forKey: handle) } }
 
-    func extendedAttribute(_ node: NodeID, name: String) throws(FSError) -> [UInt8] { throw FSError(ENODATA, "none") }
-    func extendedAttributeNames(_ node: NodeID) throws(FSError) -> [String] { [] }
+    func extendedAttribute(_ node: NodeID, name: String) throws(FSError) -> [UInt8] {
+        try state.withLock { (s) throws(FSError) -> [UInt8] in
+            guard let entry = s.nodes[node] else { throw FSError(ENOENT, "no node") }
+            guard let value = entry.xattrs[name] else { throw FSError(ENODATA, "none") }
+            return value
+        }
+    }
+
+    func extendedAttributeNames(_ node: NodeID) throws(FSError) -> [String] {
+        state.withLock { ($0.nodes[node]?.xattrs.keys).map { Array($0).sorted() } ?? [] }
+    }
+
+    func setExtendedAttribute(_ node: NodeID, name: String, value: [UInt8], flags: ExtendedAttributeFlags) throws(FSError) {
+        guard name.hasPrefix("user.") else { throw FSError(EOPNOTSUPP, "only user.*") }
+        try state.withLock { (s) throws(FSError) in
+            guard let entry = s.nodes[node] else { throw FSError(ENOENT, "no node") }
+            if flags.contains(.create), entry.xattrs[name] != nil { throw FSError(EEXIST, "exists") }
+            if flags.contains(.replace), entry.xattrs[name] == nil { throw FSError(ENODATA, "absent") }
+            s.nodes[node]?.xattrs[name] = value
+        }
+    }
+
+    func removeExtendedAttribute(_ node: NodeID, name: String) throws(FSError) {
+        try state.withLock { (s) throws(FSError) in
+            guard s.nodes[node]?.xattrs.removeValue(forKey: name) != nil else { throw FSError(ENODATA, "absent") }
+        }
+    }
 
     func statistics() -> FilesystemStatistics {
         FilesystemStatistics(blockSize: 4096, totalBlocks: 1000, freeBlocks: 500, availableBlocks: 500,

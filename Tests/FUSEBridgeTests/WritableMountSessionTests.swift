@@ -115,15 +115,26 @@ final class WritableMountSessionTests: XCTestCase {
         XCTAssertEqual(buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }, 10)
         close(fd)
 
-        // fsync reaches the filesystem; mknod of a FIFO, xattrs: refused
+        // fsync reaches the filesystem; mknod of a FIFO: refused; xattrs reach the filesystem with their flags
         let synced = Glibc.open(mnt + "/d/synced", O_WRONLY | O_CREAT, 0o644)
         XCTAssertEqual(fsync(synced), 0)
         close(synced)
         XCTAssertEqual(fs.synchronized.count, 1)
         XCTAssertEqual(mkfifo(mnt + "/d/fifo", 0o644), -1)
         XCTAssertEqual(Glibc.errno, EPERM)
-        XCTAssertEqual(setxattr(mnt + "/d/synced", "user.x", "1", 1, 0), -1)
+        XCTAssertEqual(setxattr(mnt + "/d/synced", "user.x", "12", 2, 0), 0)
+        var value = [UInt8](repeating: 0, count: 8)
+        XCTAssertEqual(getxattr(mnt + "/d/synced", "user.x", &value, value.count), 2)
+        XCTAssertEqual(Array(value.prefix(2)), Array("12".utf8))
+        XCTAssertEqual(setxattr(mnt + "/d/synced", "user.x", "3", 1, Int32(XATTR_CREATE)), -1)
+        XCTAssertEqual(Glibc.errno, EEXIST)
+        XCTAssertEqual(setxattr(mnt + "/d/synced", "user.y", "3", 1, Int32(XATTR_REPLACE)), -1)
+        XCTAssertEqual(Glibc.errno, ENODATA)
+        XCTAssertEqual(setxattr(mnt + "/d/synced", "security.x", "1", 1, 0), -1)
         XCTAssertEqual(Glibc.errno, EOPNOTSUPP)
+        XCTAssertEqual(removexattr(mnt + "/d/synced", "user.x"), 0)
+        XCTAssertEqual(removexattr(mnt + "/d/synced", "user.x"), -1)
+        XCTAssertEqual(Glibc.errno, ENODATA)
 
         // close(2) reports what the filesystem's flush says (ENOSPC when a file cannot be stored).
         let full = Glibc.open(mnt + "/full", O_WRONLY | O_CREAT, 0o644)

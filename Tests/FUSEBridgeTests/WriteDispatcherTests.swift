@@ -31,6 +31,10 @@ final class WriteDispatcherTests: XCTestCase {
         XCTAssertEqual(errno {
             try [UInt8](repeating: 1, count: 4).withUnsafeBytes { try dispatcher.doWrite(2, handle: 1, offset: 0, data: $0) }
         }, EROFS)
+        // Extended attributes of any namespace: EROFS, not ENOTSUP, on a read-only mount.
+        XCTAssertEqual(errno { try dispatcher.doSetExtendedAttribute(2, name: "user.x", value: [0x31], flags: 0) }, EROFS)
+        XCTAssertEqual(errno { try dispatcher.doSetExtendedAttribute(2, name: "security.x", value: [], flags: 0) }, EROFS)
+        XCTAssertEqual(errno { try dispatcher.doRemoveExtendedAttribute(2, name: "user.x") }, EROFS)
         // fsync of a file opened for reading on a read-only mount: nothing to do, no error.
         XCTAssertNil(errno { try dispatcher.doSynchronize(2, handle: 1) })
         XCTAssertEqual(fs.totalLookups, 0)
@@ -88,6 +92,23 @@ final class WriteDispatcherTests: XCTestCase {
         XCTAssertEqual(errno { try dispatcher.doRename(parent: 1, name: "a", newParent: 1, newName: "b", flags: 4) }, EINVAL)
         XCTAssertNil(errno { try dispatcher.doRename(parent: 1, name: "a", newParent: 1, newName: "b", flags: 0) })
         XCTAssertEqual(fs.renameFlags, [.noReplace, .exchange, []])
+    }
+
+    func testSetxattrFlagsPassThroughAndBadRequestsStopAtTheBridge() throws {
+        let fs = WritableMemoryFilesystem()
+        let dispatcher = makeDispatcher(fs)
+        let (file, _) = try dispatcher.doCreate(parent: 1, name: "f", mode: 0o644, flags: 0)
+        XCTAssertNil(errno { try dispatcher.doSetExtendedAttribute(file.node, name: "user.a", value: [0x31], flags: 1) })
+        XCTAssertEqual(errno { try dispatcher.doSetExtendedAttribute(file.node, name: "user.a", value: [0x32], flags: 1) }, EEXIST)
+        XCTAssertNil(errno { try dispatcher.doSetExtendedAttribute(file.node, name: "user.a", value: [0x32], flags: 2) })
+        XCTAssertEqual(try dispatcher.doGetExtendedAttribute(file.node, name: "user.a", size: 16), .value([0x32]))
+        XCTAssertEqual(errno { try dispatcher.doSetExtendedAttribute(file.node, name: "user.a", value: [], flags: 4) }, EINVAL)
+        XCTAssertEqual(errno { try dispatcher.doSetExtendedAttribute(file.node, name: nil, value: [], flags: 0) }, EOPNOTSUPP)
+        XCTAssertEqual(errno {
+            try dispatcher.doSetExtendedAttribute(file.node, name: "user.big", value: [UInt8](repeating: 0, count: 65537), flags: 0)
+        }, E2BIG)
+        XCTAssertNil(errno { try dispatcher.doRemoveExtendedAttribute(file.node, name: "user.a") })
+        XCTAssertEqual(errno { try dispatcher.doRemoveExtendedAttribute(file.node, name: "user.a") }, ENODATA)
     }
 
     func testRenamingADirectoryElsewhereMovesItsDotDot() throws {

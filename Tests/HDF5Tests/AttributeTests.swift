@@ -16,7 +16,7 @@ final class AttributeTests: XCTestCase {
     }
 
     private let expected: [Attribute] = [
-        Attribute(name: "bool", value: .int(1)),
+        Attribute(name: "bool", value: .bool(true)),
         Attribute(name: "compound", value: .object([("n", .int(7)), ("v", .double(1.5))])),
         Attribute(name: "empty", value: .null),
         Attribute(name: "enum", value: .int(42)),

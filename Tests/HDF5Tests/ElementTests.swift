@@ -69,7 +69,7 @@ final class ElementTests: XCTestCase {
         XCTAssertEqual(Array(try json("/numeric/uint64_le").prefix(2)), [.uint(0), .uint(UInt64.max)])
         XCTAssertEqual(try json("/enum/int8"), [.int(0), .int(1), .int(42), .int(1)])
         XCTAssertEqual(try json("/enum/uint32_be"), [.uint(1), .uint(70000), .uint(70000)])
-        XCTAssertEqual(try json("/enum/bool"), [.int(1), .int(0), .int(1)])
+        XCTAssertEqual(try json("/enum/bool"), [.bool(true), .bool(false), .bool(true)])
         XCTAssertEqual(try json("/bitfield/b16"), [1, 256, 0xBEEF, 0xFFFF, 0, 7].map { .uint($0) })
         XCTAssertEqual(try json("/opaque/tagged"), [.string("41424344"), .string("45464748"), .string("494a4b4c")])
         XCTAssertEqual(try json("/array/i2x2x3").first,

@@ -215,7 +215,7 @@ final class WriterTests: XCTestCase {
         XCTAssertNil(read["big"])
         XCTAssertEqual(read["negative"], .string("now a string"))
         XCTAssertEqual(read["text"], .string("replaced"))
-        XCTAssertEqual(read["flag"], .int(1), "h5py's bool enum reads back as its integer value")
+        XCTAssertEqual(read["flag"], .bool(true), "h5py's bool enum reads back as true/false")
         XCTAssertEqual(read["nothing"], .null)
         XCTAssertEqual(read["matrix"], .array([.array([.int(1), .int(2)]), .array([.int(3), .int(4)])]))
         XCTAssertEqual(read["mixed"], .array([.double(1), .double(2.5)]))

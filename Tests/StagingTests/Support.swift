@@ -3,6 +3,7 @@ import Foundation
 import H5Model
 import HDF5
 import Staging
+import TestSupport
 import XCTest
 
 /// A fresh temporary directory per test, removed afterwards.
@@ -56,25 +57,17 @@ func makeSpool(_ path: String, id: UInt64 = 1, _ bytes: [UInt8]) throws -> Spool
     return spool
 }
 
-/// Runs the test venv's python; fails the test with its stderr on a non-zero exit.
-/// Returns stdout.
+/// Runs the test venv's python (TestSupport's `Python`); fails the test with its stderr on
+/// a non-zero exit. Returns stdout.
 @discardableResult
 func runPython(_ script: String, arguments: [String] = [], file: StaticString = #filePath, line: UInt = #line) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: pythonPath)
-    process.arguments = ["-c", script] + arguments
-    let output = Pipe(), errors = Pipe()
-    process.standardOutput = output
-    process.standardError = errors
-    try process.run()
-    let out = output.fileHandleForReading.readDataToEndOfFile()
-    let err = errors.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    XCTAssertEqual(process.terminationStatus, 0, String(decoding: err, as: UTF8.self), file: file, line: line)
-    return String(decoding: out, as: UTF8.self)
+    do {
+        return try Python.run(script, arguments: arguments)
+    } catch {
+        XCTFail("\(error)", file: file, line: line)
+        throw error
+    }
 }
-
-let pythonPath = ProcessInfo.processInfo.environment["H5MOUNT_PYTHON"] ?? "/tmp/venv-probe/bin/python"
 
 /// Every byte of a byte dataset decoded natively (chunk locations from libhdf5, `pread`,
 /// Codecs), as the chunk engine reads: needs no filter plugin, so lz4 and bitshuffle files are
