@@ -10,9 +10,10 @@
 /// least recently used stream makes room for a new one.
 ///
 /// It also says what a stream has left behind (`Decision.behind`): the bytes from where
-/// the stream started up to one read size before the current read (slack for requests
-/// served out of order), each byte reported once, so an engine whose reads are cached by
-/// the kernel can drop those tiles (TiledReader+DropBehind.swift).
+/// the stream started up to 8 read sizes before the current read (slack
+/// for requests still in flight and served out of order), each byte reported once, so an
+/// engine whose reads are cached by the kernel can drop those tiles
+/// (TiledReader+DropBehind.swift).
 ///
 /// Not thread-safe: the dataset keeps it in a mutex.
 struct ReadStreams {
@@ -31,6 +32,9 @@ struct ReadStreams {
     }
 
     static let capacity = 8
+    /// A byte is behind once the stream is this many read sizes past it (8 MiB for 1 MiB
+    /// reads): drop-behind must not drop what a straggling request still needs.
+    static let behindSlackReads = 8
     static let hitsBeforeReadAhead = 2
 
     private(set) var streams: [Stream] = []
@@ -81,7 +85,9 @@ struct ReadStreams {
         streams[index].lastUse = clock
         var decision = Decision(covered: covered, start: streams[index].start)
         guard streams[index].hits >= Self.hitsBeforeReadAhead else { return decision }
-        let passed = offset - count
+        // Slack for requests still in flight behind this one: the kernel's read-ahead keeps
+        // several outstanding, and a multithreaded daemon may serve them in any order.
+        let passed = offset - Self.behindSlackReads * count
         if passed > streams[index].behindEnd {
             decision.behind = streams[index].behindEnd ..< passed
             streams[index].behindEnd = passed

@@ -9,8 +9,9 @@
 /// tile pool and the next loads reuse them, warm in the CPU caches.
 ///
 /// A tile is dropped only when the stream read all of it: it starts at or after the
-/// stream's first byte and ends before one read size below the current read (requests
-/// served out of order still find their tile). Read-ahead no reader has touched stays.
+/// stream's first byte and ends 8 read sizes (8 MiB for 1 MiB reads) below the current read
+/// (requests still in flight, served out of order, find their tile). Read-ahead no
+/// reader has touched stays.
 extension TiledReader {
     func dropBehind(_ passed: Range<Int>, streamStart: Int) {
         let elementSize = grid.elementSize

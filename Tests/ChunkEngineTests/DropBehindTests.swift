@@ -44,10 +44,10 @@ final class DropBehindTests: XCTestCase {
         XCTAssertEqual(try stream(dataset, from: 0, to: expected.count, piece: Self.frameBytes / 2), expected)
         let stats = engine.statistics
         XCTAssertEqual(codec.decodes.load(ordering: .relaxed), Self.frames)
-        // All but the last frames, within one read size of the end, are behind.
-        XCTAssertGreaterThanOrEqual(stats.droppedBehind, Self.frames - 2)
-        XCTAssertLessThanOrEqual(stats.cachedTiles, 2)
-        XCTAssertLessThan(stats.bufferAllocations, 4, "the dropped frames' buffers are reused")
+        // All but the last frames, within 8 reads (4 frames) of the end, are behind.
+        XCTAssertGreaterThanOrEqual(stats.droppedBehind, Self.frames - 5)
+        XCTAssertLessThanOrEqual(stats.cachedTiles, 5)
+        XCTAssertLessThan(stats.bufferAllocations, 8, "the dropped frames' buffers are reused")
     }
 
     func testWithoutTheOptionTheCacheKeepsEverything() throws {
@@ -76,6 +76,26 @@ final class DropBehindTests: XCTestCase {
         XCTAssertGreaterThan(engine.statistics.droppedBehind, 0)
     }
 
+    func testRequestsServedOutOfOrderFindTheirTiles() throws {
+        // Four requests in flight, reaching the engine in any order (the kernel's read-ahead
+        // and a multithreaded daemon): nothing a straggler needs has been dropped.
+        let expected = try stack(drops: true).2
+        let piece = Self.frameBytes / 4
+        let reads = expected.count / piece
+        for order in [[1, 0, 3, 2], [3, 0, 1, 2], [2, 3, 0, 1]] {
+            // A fresh engine each pass: nothing cached.
+            let (_, fresh, _, freshCodec) = try stack(drops: true)
+            for group in stride(from: 0, to: reads, by: 4) {
+                for k in order where group + k < reads {
+                    let offset = (group + k) * piece
+                    XCTAssertEqual(try fresh.read(offset: UInt64(offset), count: piece),
+                                   Array(expected[offset..<(offset + piece)]), "\(order) read \(group + k)")
+                }
+            }
+            XCTAssertEqual(freshCodec.decodes.load(ordering: .relaxed), Self.frames, "\(order): each frame decoded once")
+        }
+    }
+
     func testRandomReadsDropNothing() throws {
         let (engine, dataset, expected, _) = try stack(drops: true)
         var random = SeededRandom(seed: 7)
@@ -91,7 +111,7 @@ final class DropBehindTests: XCTestCase {
         let (engine, dataset, expected, codec) = try stack(shape: [64, 64], chunks: [16, 16], drops: true)
         XCTAssertEqual(try stream(dataset, from: 0, to: expected.count, piece: 256), expected)
         XCTAssertEqual(codec.decodes.load(ordering: .relaxed), 16, "each tile decoded once")
-        XCTAssertEqual(engine.statistics.droppedBehind, 12, "the first three bands; the last is within a read of the end")
+        XCTAssertEqual(engine.statistics.droppedBehind, 8, "the first two bands; the rest are within 8 reads of the end")
     }
 
     func testReadAheadTilesNotYetReadStay() throws {
@@ -103,13 +123,13 @@ final class DropBehindTests: XCTestCase {
         XCTAssertEqual(codec.decodes.load(ordering: .relaxed), Self.frames)
         XCTAssertEqual(engine.statistics.readAheadUnused, 0)
         XCTAssertGreaterThan(engine.statistics.scheduledLoads, Self.frames / 2)
-        XCTAssertGreaterThanOrEqual(engine.statistics.droppedBehind, Self.frames - 2)
+        XCTAssertGreaterThanOrEqual(engine.statistics.droppedBehind, Self.frames - 5)
     }
 
     func testStreamsReportEachPassedByteOnce() {
         var streams = ReadStreams()
         var behind: [Range<Int>] = []
-        for offset in stride(from: 1000, to: 10_000, by: 1000) {
+        for offset in stride(from: 1000, to: 20_000, by: 1000) {
             let decision = streams.note(offset: offset, count: 1000, fileSize: 100_000, aheadBytes: 0, step: 1)
             if let range = decision.behind {
                 behind.append(range)
@@ -117,9 +137,9 @@ final class DropBehindTests: XCTestCase {
             }
             XCTAssertNil(decision.window, "no read-ahead asked")
         }
-        // Behind starts after two continuations and trails the read by one read size.
+        // Behind trails the read by 8 read sizes.
         XCTAssertEqual(behind.first, 1000..<2000)
-        XCTAssertEqual(behind.last?.upperBound, 8000)
+        XCTAssertEqual(behind.last?.upperBound, 19_000 - 8000)
         XCTAssertEqual(zip(behind, behind.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound }, true)
     }
 
