@@ -69,7 +69,9 @@ package final class ContainerFilesystem: FilesystemOperations {
         self.writes = writes
         self.log = log
         self.files = MountedFiles(container: container, opener: opener)
-        self.engine = ChunkEngine(cacheBytes: options.cacheBytes)
+        // A read-only mount opens files with keep_cache: the kernel's page cache keeps
+        // what a stream was sent, so the engine need not keep those tiles too.
+        self.engine = ChunkEngine(cacheBytes: options.cacheBytes, dropsStreamedTiles: writes == nil)
         let rootInfo: ObjectInfo
         do {
             rootInfo = try container.object(at: .root)
