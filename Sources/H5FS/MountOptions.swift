@@ -18,6 +18,10 @@ package struct MountOptions: Sendable, Hashable {
     package var inplace: Bool = false
     /// Which files external links may lead to (`-o external=dir|any|none`).
     package var external: ExternalLinkPolicy = .directory
+    /// `-o frames`: `NAME.frames/` beside each typed dataset of rank 3 or more (docs/mapping.md, "Views").
+    package var frames: Bool = false
+    /// `-o npy`: `NAME.npy` beside each typed dataset (and frame), a NumPy file of its raw array.
+    package var npy: Bool = false
     package init(readOnly: Bool = true, cacheBytes: Int = 256 << 20, uid: UInt32 = 0, gid: UInt32 = 0,
                  compression: Compression = .standard, chunkSize: Int = 1 << 20, inplace: Bool = false) {
         self.readOnly = readOnly; self.cacheBytes = cacheBytes; self.uid = uid; self.gid = gid

@@ -73,6 +73,10 @@ package func parseMountOptions(_ groups: [String], uid: UInt32, gid: UInt32) thr
         case ("external", let text?):
             guard let policy = ExternalLinkPolicy(parsing: text) else { throw badValue(key, text, "dir, any or none") }
             parsed.filesystem.external = policy
+        case ("frames", nil):
+            parsed.filesystem.frames = true
+        case ("npy", nil):
+            parsed.filesystem.npy = true
         case ("cache_size", let text?):
             guard let bytes = parseByteCount(text) else { throw badValue(key, text, "a byte count such as 512M") }
             parsed.filesystem.cacheBytes = bytes

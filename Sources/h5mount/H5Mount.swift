@@ -31,6 +31,10 @@ struct H5Mount: ParsableCommand {
                                   for very large containers; a crash can damage it
               cache_size=BYTES    decoded-chunk cache budget (K/M/G suffixes; default 256M)
               mkdir               create a missing mount point; removed after unmount
+              frames              NAME.frames/ beside each typed dataset of rank >= 3:
+                                  one read-only file per frame, 000000.raw ...
+              npy                 NAME.npy beside each typed dataset (and frame): a NumPy
+                                  file for numpy.load(path, mmap_mode="r")
               debug               as -d: foreground, one log line per request
               uid=N, gid=N        owner shown for every file (default: you)
               external=P          where external links may lead: dir (default; files
