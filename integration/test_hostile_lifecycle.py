@@ -317,14 +317,25 @@ def test_mounting_over_a_dead_mount_says_so_and_how_to_fix_it(mounter, tmp_path)
     assert (again / "title").read_bytes() == b"hello\n"
 
 
+AUTO_UNMOUNT_TRIES = 5
+
+
 @pytest.mark.parametrize("foreground", [True, False], ids=["foreground", "daemon"])
 def test_auto_unmount_removes_the_mount_when_the_daemon_is_killed(mounter, tmp_path, foreground):
+    """fusermount3's watcher unmounts once the daemon is gone. fusermount3 3.14 first opens
+    the mount point and gives up unless that fails with ENOTCONN; when its open meets the
+    connection while the kernel tears it down it gets ECONNABORTED and leaves the dead
+    mount (about one kill -9 in five here, docs/mounting.md). So the test kills several
+    daemons and wants at least one of their mounts gone by itself; without auto_unmount none is."""
     container = make_layered(tmp_path / "c.h5")
-    mnt = mounter(container, "-o", "ro,auto_unmount", foreground=foreground)
-    assert (mnt / "title").read_bytes() == b"hello\n"
-    try:
-        kill_daemon(mnt)
-        assert wait_until_unmounted(mnt.path, 10), "auto_unmount: the mount outlived its daemon"
-    finally:
-        detach(mnt.path)
-        forget(mounter, mnt)
+    outcomes = []
+    for _ in range(AUTO_UNMOUNT_TRIES):
+        mnt = mounter(container, "-o", "ro,auto_unmount", foreground=foreground)
+        assert (mnt / "title").read_bytes() == b"hello\n"
+        try:
+            kill_daemon(mnt)
+            outcomes.append(wait_until_unmounted(mnt.path, 10))
+        finally:
+            detach(mnt.path)
+            forget(mounter, mnt)
+    assert sum(outcomes) >= 1, f"auto_unmount removed {sum(outcomes)} of {len(outcomes)} mounts by itself"
