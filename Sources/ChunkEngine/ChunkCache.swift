@@ -191,4 +191,10 @@ final class ChunkCache: Sendable {
     func remove(datasets: Set<Int>) {
         state.withLock { $0.store.removeAll(where: { datasets.contains($0.dataset) }) }
     }
+
+    /// Forgets the tiles of one dataset from linear tile index `first` on (`-o swmr`: the
+    /// edge a writer appends to).
+    func remove(dataset: Int, tilesFrom first: Int) {
+        state.withLock { $0.store.removeAll(where: { $0.dataset == dataset && $0.tile >= first }) }
+    }
 }

@@ -16,6 +16,10 @@ package struct MountOptions: Sendable, Hashable {
     package var chunkSize: Int = 1 << 20
     /// `-o inplace`: change the container itself, without a working copy (no crash safety).
     package var inplace: Bool = false
+    /// `-o swmr`: follow a SWMR writer (read-only; datasets re-described at most once per
+    /// `swmrInterval` seconds, `-o swmr_interval=`, default 1). docs/mounting.md.
+    package var swmr: Bool = false
+    package var swmrInterval: Double = 1
     package init(readOnly: Bool = true, cacheBytes: Int = 256 << 20, uid: UInt32 = 0, gid: UInt32 = 0,
                  compression: Compression = .standard, chunkSize: Int = 1 << 20, inplace: Bool = false) {
         self.readOnly = readOnly; self.cacheBytes = cacheBytes; self.uid = uid; self.gid = gid

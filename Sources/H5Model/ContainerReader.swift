@@ -16,6 +16,9 @@ package protocol ContainerReader: AnyObject, Sendable {
     func link(named name: String, in group: H5Path) throws(StoreError) -> Link?
     /// Type, shape, layout, filters and storage of a dataset.
     func dataset(at path: H5Path) throws(StoreError) -> DatasetInfo
+    /// `dataset(at:)` after re-reading what a SWMR writer may have changed (`-o swmr`);
+    /// a default implementation calls `dataset(at:)`.
+    func refreshedDataset(at path: H5Path) throws(StoreError) -> DatasetInfo
     /// Type and shape only (see `DatasetSummary`); a default implementation calls `dataset(at:)`.
     func datasetSummary(at path: H5Path) throws(StoreError) -> DatasetSummary
     /// User-visible attributes of an object, in name order. Reserved `h5mount.*` ones included;
@@ -180,6 +183,9 @@ package struct DatasetSummary: Sendable, Hashable {
 }
 
 extension ContainerReader {
+    /// Readers whose answers never go stale need nothing more.
+    package func refreshedDataset(at path: H5Path) throws(StoreError) -> DatasetInfo { try dataset(at: path) }
+
     /// Readers that can answer more cheaply than `dataset(at:)` override this.
     package func datasetSummary(at path: H5Path) throws(StoreError) -> DatasetSummary {
         let info = try dataset(at: path)
