@@ -14,7 +14,7 @@ final class FollowingTests: XCTestCase {
 
     /// A file a writer appends chunks to, as a SWMR writer does: new chunks at the end of
     /// the file, a rewritten chunk at a new place; the reader answers the current locations.
-    final class GrowingFile: ContainerReader, Sendable {
+    final class GrowingFile: ChunkOnlyReader, Sendable {
         let filePath: String
         let rowBytes: Int
         let chunkRows: Int
@@ -50,16 +50,6 @@ final class FollowingTests: XCTestCase {
                 return chunks.map { s.locations[$0] }
             }
         }
-        func readBlock(dataset path: H5Path, start: [UInt64], count: [UInt64],
-                       into buffer: UnsafeMutableRawBufferPointer) throws(StoreError) { throw unsupported() }
-        func object(at path: H5Path) throws(StoreError) -> ObjectInfo { throw unsupported() }
-        func links(in group: H5Path) throws(StoreError) -> [Link] { throw unsupported() }
-        func link(named name: String, in group: H5Path) throws(StoreError) -> Link? { throw unsupported() }
-        func dataset(at path: H5Path) throws(StoreError) -> DatasetInfo { throw unsupported() }
-        func attributes(of path: H5Path) throws(StoreError) -> [Attribute] { throw unsupported() }
-        func readStrings(dataset path: H5Path) throws(StoreError) -> [String] { throw unsupported() }
-        func readJSONElements(dataset path: H5Path) throws(StoreError) -> [JSONValue] { throw unsupported() }
-        private func unsupported() -> StoreError { StoreError(.unsupported, "not in the fake") }
     }
 
     let path = H5Path(parsing: "/entry/data")

@@ -28,23 +28,13 @@ final class StaleTileTests: XCTestCase {
         XCTAssertEqual(grid.firstStaleTile(previousShape: [0, 6, 4]), 0, "was empty")
     }
 
-    final class CountingReader: ContainerReader, Sendable {
+    final class CountingReader: ChunkOnlyReader, Sendable {
         let filePath = "/nowhere"
         let asked = Mutex<[[UInt64]]>([])
         func chunkLocations(dataset path: H5Path, chunks: [[UInt64]]) throws(StoreError) -> [ChunkLocation?] {
             asked.withLock { $0 += chunks }
             return chunks.map { ChunkLocation(offset: $0[0] * 100, size: 10, filterMask: 0) }
         }
-        func readBlock(dataset path: H5Path, start: [UInt64], count: [UInt64],
-                       into buffer: UnsafeMutableRawBufferPointer) throws(StoreError) { throw no() }
-        func object(at path: H5Path) throws(StoreError) -> ObjectInfo { throw no() }
-        func links(in group: H5Path) throws(StoreError) -> [Link] { throw no() }
-        func link(named name: String, in group: H5Path) throws(StoreError) -> Link? { throw no() }
-        func dataset(at path: H5Path) throws(StoreError) -> DatasetInfo { throw no() }
-        func attributes(of path: H5Path) throws(StoreError) -> [Attribute] { throw no() }
-        func readStrings(dataset path: H5Path) throws(StoreError) -> [String] { throw no() }
-        func readJSONElements(dataset path: H5Path) throws(StoreError) -> [JSONValue] { throw no() }
-        private func no() -> StoreError { StoreError(.unsupported, "no") }
     }
 
     func testForgottenTailIsCompletedWithOnlyTheMissingChunks() throws {
