@@ -119,4 +119,50 @@ final class FollowingTests: XCTestCase {
         let one = try engine.refreshedDataset(reader: file, path: path, info: info(rows: 1), previousShape: [0, 8])
         XCTAssertEqual(try one.read(offset: 0, count: 100), frame(0))
     }
+
+    /// Decodes as the identity, and runs `hook` (once) while decoding a chunk whose first
+    /// byte is `trigger`: the chunk's bytes were read from the file before the hook ran.
+    final class HookCodec: ChunkCodec {
+        static let filter = FilterSpec(id: 40_001, name: "hook", flags: 0, clientData: [])
+        let trigger: UInt8
+        let hook = Mutex<(@Sendable () -> Void)?>(nil)
+        init(trigger: UInt8) { self.trigger = trigger }
+        func canDecode(_ filters: [FilterSpec]) -> Bool { filters == [Self.filter] }
+        func decode(_ chunk: UnsafeRawBufferPointer, filters: [FilterSpec], filterMask: UInt32,
+                    elementSize: Int, into output: UnsafeMutableRawBufferPointer) throws(ChunkCodecError) {
+            if chunk.first == trigger, let hook = hook.withLock({ slot in defer { slot = nil }; return slot }) { hook() }
+            output.copyMemory(from: chunk)
+        }
+    }
+
+    func testALoadInFlightDuringARefreshIsNotKept() throws {
+        // A worker has read the edge chunk as it was when the writer rewrites it and the
+        // refresh comes; the load then publishes the old bytes: they must not be kept.
+        let file = try GrowingFile(path: directory.url.appendingPathComponent("flight.bin").path, rowBytes: 8, chunkRows: 2)
+        try file.writeChunk(0, rows: [frame(0), frame(1)])
+        try file.writeChunk(1, rows: [frame(2)])
+        let scheduler = ManualScheduler()
+        let codec = HookCodec(trigger: 2)
+        let engine = ChunkEngine(cacheBytes: 1 << 20, codec: codec, scheduler: scheduler)
+        var filtered = info(rows: 3)
+        filtered.filters = [HookCodec.filter]
+        let first = try engine.dataset(reader: file, path: path, info: filtered, followsWrites: true)
+        let grown = Mutex<RawArrayDataset?>(nil)
+        var bigger = info(rows: 4)
+        bigger.filters = [HookCodec.filter]
+        let update = bigger
+        let rows = [frame(2), frame(3)]
+        codec.hook.withLock { [path] slot in
+            slot = {
+                try? file.writeChunk(1, rows: rows)
+                let made = try? engine.refreshedDataset(reader: file, path: path, info: update, previousShape: [3, 8])
+                grown.withLock { $0 = made }
+            }
+        }
+        first.prefetch(offset: 0, count: 24)
+        scheduler.runAll()
+        let refreshed = try XCTUnwrap(grown.withLock { $0 }, "the hook ran during the edge chunk's load")
+        XCTAssertEqual(try refreshed.read(offset: 0, count: 100), expected(rows: 4))
+        XCTAssertEqual(engine.statistics.inFlightBytes, 0, "the dropped load's reservation is given back")
+    }
 }
