@@ -107,7 +107,7 @@ def test_following_a_growing_dataset(mounter, writer):
     live = writer(frames=frames, period=0.1)
     mnt = mounter(live.path, "-o", "swmr")
     data = mnt / "frames"
-    seen, sizes, lags = 0, set(), []
+    seen, sizes, lags, shapes = 0, set(), [], []
     deadline = time.monotonic() + frames * 0.1 + 30
     while seen < frames and time.monotonic() < deadline:
         size = os.stat(data).st_size
@@ -121,9 +121,13 @@ def test_following_a_growing_dataset(mounter, writer):
             for i, got in enumerate(read_frames(data, seen, now), start=seen):
                 assert np.array_equal(got, frame(i)), f"frame {i}"
             seen = now
+        # The sidecar's shape follows too, never going back.
+        shapes.append(json.loads((mnt / "frames.attrs").read_text())["shape"])
+        assert shapes[-1][1:] == [H, W] and shapes[-1][0] >= (shapes[-2][0] if len(shapes) > 1 else 0)
         time.sleep(0.05)
     assert seen == frames, f"saw {seen} of {frames} frames"
     assert len(sizes) >= 3, f"the size grew in steps while following: {sorted(sizes)}"
+    assert len({s[0] for s in shapes}) >= 3, f"the sidecar's shape grew in steps: {shapes}"
     # A flushed frame shows in stat within the refresh interval (the attribute timeout).
     print(f"swmr lag from flush to stat: max {max(lags):.2f} s, median {sorted(lags)[len(lags) // 2]:.2f} s")
     assert max(lags) <= INTERVAL + SLACK, f"a frame took {max(lags):.2f} s to show"
