@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import subprocess
@@ -11,6 +12,7 @@ import threading
 import time
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 
@@ -211,3 +213,18 @@ def test_a_file_being_written_is_refused_without_swmr(h5mount_bin, fuse_ready, w
             open(mnt / "frames", "r+b")
     finally:
         subprocess.run([h5mount_bin, "-u", "mnt"], cwd=tmp_path, timeout=60)
+
+
+def test_swmr_on_a_file_nobody_writes(mounter, tmp_path):
+    # Any HDF5 file opens as a SWMR reader, whatever its format: it just never grows.
+    path = tmp_path / "plain.h5"
+    data = np.arange(3 * H * W, dtype="<i4").reshape(3, H, W)
+    with h5py.File(path, "w") as f:
+        f.create_dataset("stack", data=data, chunks=(1, H, W), compression="gzip")
+        f["text"] = "hello"
+    mnt = mounter(path, "-o", "swmr")
+    assert np.array_equal(np.fromfile(mnt / "stack", dtype="<i4").reshape(3, H, W), data)
+    assert (mnt / "text").read_text() == "hello\n"
+    with pytest.raises(OSError) as refused:
+        (mnt / "new").write_bytes(b"x")
+    assert refused.value.errno == errno.EROFS
