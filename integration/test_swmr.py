@@ -228,3 +228,23 @@ def test_swmr_on_a_file_nobody_writes(mounter, tmp_path):
     with pytest.raises(OSError) as refused:
         (mnt / "new").write_bytes(b"x")
     assert refused.value.errno == errno.EROFS
+
+
+def test_views_follow_the_dataset(mounter, writer):
+    # -o npy and -o frames views made while the dataset was short grow with it.
+    frames = 12
+    live = writer(frames=frames, period=0.1)
+    mnt = mounter(live.path, "-o", "swmr,npy,frames,swmr_interval=0.3")
+    early = os.stat(mnt / "frames.npy").st_size
+    early_frames = len([n for n in os.listdir(mnt / "frames.frames") if n.endswith(".raw")])
+    live.expect_done()
+    time.sleep(0.3 + 0.5)
+    assert early_frames < frames
+    assert os.stat(mnt / "frames.npy").st_size > early
+    stack = np.load(mnt / "frames.npy", mmap_mode="r")
+    assert stack.shape == (frames, H, W)
+    assert all(np.array_equal(stack[i], frame(i)) for i in range(frames))
+    names = sorted(n for n in os.listdir(mnt / "frames.frames") if n.endswith(".raw"))
+    assert len(names) == frames
+    last = np.fromfile(mnt / "frames.frames" / names[-1], dtype="<u2").reshape(H, W)
+    assert np.array_equal(last, frame(frames - 1))

@@ -5,7 +5,8 @@ import Threads
 /// `-o swmr`: following datasets that a SWMR writer appends to (docs/mounting.md,
 /// "Following a SWMR writer"). A dataset's node is rebuilt from a refreshed description
 /// when it is looked up, stat'ed, listed or read, at most once per interval; its sidecar
-/// with it. Objects the writer creates are not looked for (SWMR forbids creating them).
+/// with it, and its views (`-o npy`, `-o frames`) with it. Objects the writer creates are
+/// not looked for (SWMR forbids creating them).
 extension ContainerFilesystem {
     /// `node` as the file says now: itself unless this is a swmr mount, the node a
     /// dataset or a dataset's sidecar, and its refresh is due.
@@ -22,6 +23,15 @@ extension ContainerFilesystem {
                   let dataset = nodes.node(forKey: .object(file: fileIndex, address: info.address)) else { return node }
             _ = followed(dataset)
             return nodes.node(node.id) ?? node
+        case .view(let view):
+            // `NAME.npy` follows its dataset; a frame's view never changes (frames are only added).
+            guard nodes.node(forKey: .view(dataset: view.dataset, role: .npy))?.id == node.id,
+                  let dataset = nodes.node(view.dataset) else { return node }
+            return (try? npyView(of: followed(dataset))) ?? node
+        case .frames(let frames):
+            // `NAME.frames/` gains the new frames (the views remake themselves for a new shape).
+            guard let dataset = nodes.node(frames.dataset) else { return node }
+            return (try? framesDirectory(of: followed(dataset))) ?? node
         default:
             return node
         }
