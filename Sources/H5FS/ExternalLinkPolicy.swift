@@ -22,14 +22,15 @@ package enum ExternalFileLocation {
     /// The path to open for the link's file `name` (relative names resolve against the
     /// container's directory, as libhdf5 does): symbolic links resolved once here, so the
     /// opener never follows one on its own. A file that does not exist (yet) keeps its
-    /// lexically normalised path; opening it then fails and the link dangles.
+    /// lexically normalised path, its directory resolved; opening it then fails and the
+    /// link dangles.
     /// Throws EACCES when the policy is `dir` and the file lies outside `directory`
     /// (which is itself resolved), ENOENT under `none`.
     package static func resolve(name: String, directory: String, policy: ExternalLinkPolicy,
                         realPath: (String) -> String? = systemRealPath) throws(FSError) -> String {
         guard policy != .none else { throw FSError(ENOENT, "external link to \(name): hidden (-o external=none)") }
         let joined = name.hasPrefix("/") ? name : directory + "/" + name
-        let resolved = realPath(joined) ?? lexicallyNormalized(joined)
+        let resolved = realPath(joined) ?? resolvedParent(of: lexicallyNormalized(joined), realPath: realPath)
         guard policy == .directory else { return resolved }
         let base = realPath(directory) ?? lexicallyNormalized(directory)
         guard isInside(resolved, directory: base) else {
@@ -37,6 +38,14 @@ package enum ExternalFileLocation {
                           + "directory \(base) (mount with -o external=any to follow it)")
         }
         return resolved
+    }
+
+    /// A missing file's path with its directory's symbolic links resolved (a link to a
+    /// missing file still says where it would be); the lexical path if that is missing too.
+    static func resolvedParent(of normalized: String, realPath: (String) -> String?) -> String {
+        guard let slash = normalized.lastIndex(of: "/"), slash != normalized.startIndex,
+              let parent = realPath(String(normalized[..<slash])) else { return normalized }
+        return (parent == "/" ? "" : parent) + String(normalized[slash...])
     }
 
     /// Whether absolute `path` is `directory` itself or below it.

@@ -13,7 +13,8 @@ final class ExternalLinkPolicyTests: XCTestCase {
     /// A fake file system: "/data" is the container's directory, "/data/link.h5" a symlink out of it.
     private func realPath(_ path: String) -> String? {
         let table = ["/data": "/data", "/data/raw/run.h5": "/data/raw/run.h5", "/data/link.h5": "/home/x/secret.h5",
-                     "/data/../etc/a.h5": "/etc/a.h5", "/etc/a.h5": "/etc/a.h5"]
+                     "/data/../etc/a.h5": "/etc/a.h5", "/etc/a.h5": "/etc/a.h5", "/data/out": "/home/x",
+                     "/data/sub": "/data/sub"]
         return table[path]
     }
 
@@ -23,7 +24,8 @@ final class ExternalLinkPolicyTests: XCTestCase {
     }
 
     func testDotDotAbsolutePathsAndSymlinksOutOfTheDirectoryAreRefused() {
-        for name in ["../etc/a.h5", "/etc/a.h5", "link.h5", "raw/../../etc/missing.h5", "/datadir/x.h5"] {
+        for name in ["../etc/a.h5", "/etc/a.h5", "link.h5", "raw/../../etc/missing.h5", "/datadir/x.h5",
+                     "out/missing.h5"] {
             XCTAssertThrowsError(try ExternalFileLocation.resolve(name: name, directory: "/data", policy: .directory,
                                                                   realPath: realPath), name) { error in
                 XCTAssertEqual((error as? FSError)?.errno, EACCES, name)
@@ -41,6 +43,8 @@ final class ExternalLinkPolicyTests: XCTestCase {
 
     func testMissingFilesKeepTheirNormalisedPath() throws {
         XCTAssertEqual(try ExternalFileLocation.resolve(name: "./sub//new.h5", directory: "/data", policy: .directory,
+                                                        realPath: realPath), "/data/sub/new.h5")
+        XCTAssertEqual(try ExternalFileLocation.resolve(name: "sub/new.h5", directory: "/data", policy: .directory,
                                                         realPath: realPath), "/data/sub/new.h5")
         XCTAssertEqual(ExternalFileLocation.lexicallyNormalized("/../a/./b/../c"), "/a/c")
         XCTAssertTrue(ExternalFileLocation.isInside("/x", directory: "/"))
