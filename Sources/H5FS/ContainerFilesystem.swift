@@ -22,6 +22,8 @@ package final class ContainerFilesystem: FilesystemOperations {
     let log: @Sendable (String) -> Void
     /// The write side; nil on a read-only mount.
     let writes: WriteSession?
+    /// `-o swmr`: when datasets are re-described (ContainerFilesystem+Following.swift).
+    let refreshes: RefreshSchedule?
     private let loggedOnce = Mutex<Set<String>>([])
     private let handles = Atomic<UInt64>(1)
 
@@ -31,7 +33,8 @@ package final class ContainerFilesystem: FilesystemOperations {
     /// missing container (empty), and starts the working copy first with `-o inplace`.
     package convenience init(containerPath: String, options: MountOptions,
                              log: @escaping @Sendable (String) -> Void = { _ in }) throws(FSError) {
-        let opener: ContainerOpener = { path throws(StoreError) in try HDF5Container.open(path: path) }
+        let swmr = options.swmr
+        let opener: ContainerOpener = { path throws(StoreError) in try HDF5Container.open(path: path, swmr: swmr) }
         var session: WriteSession? = nil
         var path = containerPath
         if !options.readOnly {
@@ -68,13 +71,18 @@ package final class ContainerFilesystem: FilesystemOperations {
         self.options = options
         self.writes = writes
         self.log = log
-        self.files = MountedFiles(container: container, opener: opener)
-        self.engine = ChunkEngine(cacheBytes: options.cacheBytes)
+        self.refreshes = options.swmr ? RefreshSchedule(interval: options.swmrInterval) : nil
+        self.files = MountedFiles(container: container, opener: opener, policy: options.external)
+        // A read-only mount opens files with keep_cache: the kernel's page cache keeps
+        // what a stream was sent, so the engine need not keep those tiles too.
+        self.engine = ChunkEngine(cacheBytes: options.cacheBytes, dropsStreamedTiles: writes == nil)
         let rootInfo: ObjectInfo
         do {
             rootInfo = try container.object(at: .root)
         } catch {
-            throw FSError(error, context: container.filePath)
+            // The superblock was read, so the root group exists: what fails is damage
+            // (often a truncation inside the metadata), whatever libhdf5 calls it.
+            throw FSError(EIO, "\(container.filePath): damaged HDF5 file: its root group cannot be read: \(error.message)")
         }
         let root = Node(id: 1, kind: .directory(file: 0, path: .root, address: rootInfo.address, referenceCount: rootInfo.referenceCount),
                         attributes: directoryAttributes(id: 1, info: rootInfo, file: files.container, path: .root))
@@ -87,6 +95,7 @@ package final class ContainerFilesystem: FilesystemOperations {
         case .notHDF5: return FSError(EINVAL, "\(path): not an HDF5 file")
         case .notFound: return FSError(ENOENT, "\(path): No such file or directory")
         case .accessDenied: return FSError(EACCES, "\(path): Permission denied")
+        case .busy: return FSError(EBUSY, error.message)
         default:
             return FSError(EIO, error.message.hasPrefix(path) ? error.message : "\(path): \(error.message)")
         }
@@ -95,7 +104,7 @@ package final class ContainerFilesystem: FilesystemOperations {
     // MARK: - FilesystemOperations
 
     package func lookup(parent: NodeID, name: String) throws(FSError) -> NodeAttributes {
-        let node = try child(of: try existing(parent), named: name)
+        let node = followed(try child(of: followed(try existing(parent)), named: name))
         // A file being written or stored answers its current size (after its store).
         let attributes = writes?.active(node.id) != nil ? try attributes(of: node.id) : node.attributes
         nodes.countLookup(node.id)
@@ -111,7 +120,7 @@ package final class ContainerFilesystem: FilesystemOperations {
     }
 
     package func attributes(of node: NodeID) throws(FSError) -> NodeAttributes {
-        guard let writes else { return try existing(node).attributes }
+        guard let writes else { return followed(try existing(node)).attributes }
         return try writes.passingGate(node) { () throws(FSError) -> NodeAttributes in try currentAttributes(of: node) }
     }
 
@@ -135,7 +144,7 @@ package final class ContainerFilesystem: FilesystemOperations {
     }
 
     package func listDirectory(_ node: NodeID) throws(FSError) -> [DirectoryEntry] {
-        try entries(of: try existing(node))
+        followed(try entries(of: followed(try existing(node))))
     }
 
     package func open(_ node: NodeID, flags: Int32) throws(FSError) -> UInt64 {
@@ -191,7 +200,7 @@ package final class ContainerFilesystem: FilesystemOperations {
                 throw FSError(error.code, "\(open.path): \(error.message)")
             }
         }
-        let target = try existing(node)
+        let target = followed(try existing(node))
         let content: NodeContent
         let path: H5Path
         switch target.kind {
