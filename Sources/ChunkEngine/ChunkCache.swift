@@ -186,9 +186,32 @@ final class ChunkCache: Sendable {
         return try result.get()
     }
 
+    /// Drops the tiles under `keys` that readers have read (unread read-ahead stays);
+    /// returns how many were dropped. For drop-behind.
+    func dropRead(_ keys: [TileKey]) -> Int {
+        state.withLock { state in
+            keys.reduce(0) { $0 + (state.store.removeIfRead($1) ? 1 : 0) }
+        }
+    }
+
     /// Forgets the tiles of some datasets (their container changed). Loads in flight
     /// finish and are published as usual.
     func remove(datasets: Set<Int>) {
         state.withLock { $0.store.removeAll(where: { datasets.contains($0.dataset) }) }
+    }
+
+    /// Forgets the tiles of one dataset from linear tile index `first` on (`-o swmr`: the
+    /// edge a writer appends to). Loads of those tiles in flight may have read the chunk as
+    /// it was: they still answer the readers waiting for them, but are not kept (`run`
+    /// finds its reservation gone); a reader from now on loads the tile again.
+    func remove(dataset: Int, tilesFrom first: Int) {
+        state.withLock { state in
+            state.store.removeAll(where: { $0.dataset == dataset && $0.tile >= first })
+            for (key, flight) in state.inFlight where key.dataset == dataset && key.tile >= first {
+                state.inFlight[key] = nil
+                state.inFlightBytes -= flight.pending.bytes
+                if flight.speculative { state.speculativeInFlightBytes -= flight.pending.bytes }
+            }
+        }
     }
 }

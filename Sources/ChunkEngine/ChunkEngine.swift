@@ -34,15 +34,20 @@ package final class ChunkEngine: Sendable {
 
     /// The daemon's engine: the Codecs filter pipeline, decoding on a pool of one worker
     /// thread per core (they leave when the engine and its datasets are gone).
-    package convenience init(cacheBytes: Int) {
-        self.init(cacheBytes: cacheBytes, codec: FilterPipelineCodec(), scheduler: PoolDecodeScheduler())
+    /// `dropsStreamedTiles`: the kernel keeps what readers were sent (a read-only mount),
+    /// so tiles a sequential stream has read are dropped (TiledReader+DropBehind.swift).
+    package convenience init(cacheBytes: Int, dropsStreamedTiles: Bool = false) {
+        self.init(cacheBytes: cacheBytes, codec: FilterPipelineCodec(), scheduler: PoolDecodeScheduler(),
+                  dropsStreamedTiles: dropsStreamedTiles)
     }
 
     /// `codec` decodes chunks (tests inject counting or failing ones); `scheduler` runs
     /// cache-filling loads: parallel decode and read-ahead with a concurrent one, every
     /// load on the reading thread with `InlineDecodeScheduler`.
-    package init(cacheBytes: Int, codec: any ChunkCodec, scheduler: any DecodeScheduler = InlineDecodeScheduler()) {
-        context = EngineContext(cacheBytes: cacheBytes, codec: codec, scheduler: scheduler)
+    package init(cacheBytes: Int, codec: any ChunkCodec, scheduler: any DecodeScheduler = InlineDecodeScheduler(),
+                 dropsStreamedTiles: Bool = false) {
+        context = EngineContext(cacheBytes: cacheBytes, codec: codec, scheduler: scheduler,
+                                dropsStreamedTiles: dropsStreamedTiles)
     }
 
     package var cachedBytes: Int { context.cache.cachedBytes }
@@ -70,12 +75,30 @@ package final class ChunkEngine: Sendable {
             peakBytes: cache.peakBytes,
             pooledBytes: context.tilePool.bytes + context.scratchPool.bytes,
             bufferReuses: context.tilePool.reuses.load(ordering: .relaxed),
-            bufferAllocations: context.tilePool.allocations.load(ordering: .relaxed))
+            bufferAllocations: context.tilePool.allocations.load(ordering: .relaxed),
+            droppedBehind: counters.droppedBehind.load(ordering: .relaxed))
     }
 
     /// Prepares reads of one dataset with a fixed-size raw form (`.rawArray` or `.bytes`).
-    /// Cheap: no I/O and no reader call until the first read.
-    package func dataset(reader: any ContainerReader, path: H5Path, info: DatasetInfo) throws(ChunkReadError) -> RawArrayDataset {
+    /// Cheap: no I/O and no reader call until the first read. `followsWrites` (`-o swmr`):
+    /// a writer is appending, so chunk locations come from the reader only (whose lookups
+    /// follow its refreshes), never from our own walk of an index that may be mid-update.
+    package func dataset(reader: any ContainerReader, path: H5Path, info: DatasetInfo,
+                         followsWrites: Bool = false) throws(ChunkReadError) -> RawArrayDataset {
+        try dataset(reader: reader, path: path, info: info, followsWrites: followsWrites, staleAfter: nil)
+    }
+
+    /// `-o swmr`: the dataset again after a refresh (`info` is new; `previousShape` is what
+    /// the last one showed). Tiles and chunk locations from the old edge row of chunks on
+    /// (along the first dimension) are forgotten: a chunk the writer was still filling, or
+    /// one it had not written yet, may have changed. Everything before stays cached.
+    package func refreshedDataset(reader: any ContainerReader, path: H5Path, info: DatasetInfo,
+                                  previousShape: [UInt64]?) throws(ChunkReadError) -> RawArrayDataset {
+        try dataset(reader: reader, path: path, info: info, followsWrites: true, staleAfter: previousShape ?? [])
+    }
+
+    private func dataset(reader: any ContainerReader, path: H5Path, info: DatasetInfo, followsWrites: Bool,
+                         staleAfter previousShape: [UInt64]?) throws(ChunkReadError) -> RawArrayDataset {
         let plan = try RawArrayPlan(path: path, info: info, canDecode: context.codec.canDecode)
         let storage: RawArrayDataset.Storage
         switch plan.access {
@@ -86,6 +109,12 @@ package final class ChunkEngine: Sendable {
         case .tiles(let grid, let decodesChunks):
             let registered = register(DatasetKey(filePath: reader.filePath, path: path,
                                                  tileShape: grid.tileShape, decodesChunks: decodesChunks))
+            if followsWrites { registered.index.nativeAttempt.run {} }
+            if let previousShape {
+                let stale = grid.firstStaleTile(previousShape: previousShape)
+                registered.index.forget(from: stale)
+                context.cache.remove(dataset: registered.id, tilesFrom: stale)
+            }
             let source: TiledReader.Source = decodesChunks ? .chunks(registered.index, filters: info.filters) : .blocks
             storage = .tiled(TiledReader(grid: grid, source: source, path: path, isScalar: plan.isScalar,
                                          datasetID: registered.id, reader: reader,

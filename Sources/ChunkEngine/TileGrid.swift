@@ -95,6 +95,19 @@ struct TileGrid: Sendable {
         (0..<rank).map { min(tileShape[$0], shape[$0] - tile[$0] * tileShape[$0]) }
     }
 
+    /// The bytes of the file from a tile's first element to the end of its last one.
+    func byteSpan(of tile: [Int]) -> Range<Int> {
+        var first = 0
+        var last = 0
+        for d in 0..<rank {
+            let start = tile[d] * tileShape[d]
+            let end = min(start + tileShape[d], shape[d]) - 1
+            first = first * shape[d] + start
+            last = last * shape[d] + end
+        }
+        return (first * elementSize) ..< ((last + 1) * elementSize)
+    }
+
     /// Bytes in a tile's buffer.
     func bufferBytes(of tile: [Int]) -> Int {
         (fullTileBuffers ? tileShape : extent(of: tile)).reduce(elementSize, *)
@@ -167,5 +180,20 @@ struct TileGrid: Sendable {
             if seen.insert(linearIndex(of: run.tile)).inserted { ordered.append(run.tile) }
         }
         return ordered
+    }
+}
+
+extension TileGrid {
+    /// `-o swmr`: the first tile (linear index) that may differ from what was read when the
+    /// dataset had `previousShape`. Growth along the first dimension keeps the linear index
+    /// of every earlier tile (C order, first dimension slowest), and only the old edge row
+    /// of tiles can have been partly written: that row and everything after it. Any other
+    /// change (rank, trailing dimensions, no previous shape) renumbers tiles: all of them.
+    func firstStaleTile(previousShape: [UInt64]) -> Int {
+        guard previousShape.count == rank, rank > 0,
+              zip(previousShape.dropFirst(), shape.dropFirst()).allSatisfy({ $0 == UInt64($1) }),
+              let rows = Int(exactly: previousShape[0]), rows > 0 else { return 0 }
+        let edgeRow = min(rows - 1, shape[0] - 1) / tileShape[0]
+        return edgeRow * tileCounts.dropFirst().reduce(1, *)
     }
 }

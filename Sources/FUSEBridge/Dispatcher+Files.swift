@@ -23,7 +23,7 @@ extension Dispatcher {
             // File contents never change under a read-only mount: keep the page cache across
             // opens. On a writable mount the kernel drops a file's pages at each open
             // (and, with auto_inval_data, when its mtime or size changes).
-            if filesystem.isReadOnly { info.pointee.keep_cache = 1 }
+            if configuration.cachesContent { info.pointee.keep_cache = 1 }
             log.debug("\(operation) -> handle \(handle)")
             if fuse_reply_open(request, info) != 0 {
                 // The kernel will never release a handle it did not receive.
@@ -65,6 +65,7 @@ extension Dispatcher {
               info: UnsafeMutablePointer<fuse_file_info>?) {
         let operation = "READ \(node) offset \(offset) size \(size)"
         guard let handle = info?.pointee.fh else { return replyError(request, FSError(EBADF, "no handle"), operation) }
+        if replyFromSegments(request, node: node, handle: handle, offset: offset, size: size, operation: operation) { return }
         readBuffers.with(size: size) { buffer in
             do throws(FSError) {
                 let count = try doRead(node, handle: handle, offset: offset, into: buffer)

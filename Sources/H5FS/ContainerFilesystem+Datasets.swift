@@ -5,10 +5,12 @@ import H5Model
 extension ContainerFilesystem {
     /// The node of a dataset, made on first sight: its description is read once,
     /// and text or JSON renderings are rendered then (their size is their length).
-    func datasetNode(file: MountedFile, path: H5Path, info: ObjectInfo) throws(StoreError) -> Node {
+    /// `summary`: its type and shape when a listing has read them already.
+    func datasetNode(file: MountedFile, path: H5Path, info: ObjectInfo,
+                     summary: DatasetSummary? = nil) throws(StoreError) -> Node {
         let key = NodeKey.object(file: file.index, address: info.address)
         if let known = nodes.node(forKey: key) { return known }
-        let made = try makeDatasetNode(file: file, path: path, info: info)
+        let made = try makeDatasetNode(file: file, path: path, info: info, summary: summary)
         do {
             return try nodes.node(forKey: key) { id in made.withID(id) }
         } catch {
@@ -17,16 +19,19 @@ extension ContainerFilesystem {
     }
 
     /// A dataset's node, not yet in the table (its id is set when it is put there).
-    func makeDatasetNode(file: MountedFile, path: H5Path, info: ObjectInfo) throws(StoreError) -> Node {
+    func makeDatasetNode(file: MountedFile, path: H5Path, info: ObjectInfo,
+                         summary known: DatasetSummary? = nil) throws(StoreError) -> Node {
         let reader = file.reader
-        let summary = try reader.datasetSummary(at: path)
+        let summary: DatasetSummary
+        if let known { summary = known } else { summary = try reader.datasetSummary(at: path) }
         let rendering = summary.type.rendering(rank: summary.shape?.count)
         let allAttributes = info.attributeCount > 0 ? try reader.attributes(of: path) : []
         let attributes = allAttributes.filter { NameRules.isVisibleAttribute($0.name) }
         var dataset: DatasetInfo? = nil
         let content: NodeContent
         switch rendering {
-        case .bytes where attributes.isEmpty:
+        // Lazy contents keep the size they were listed with: not for a dataset a writer grows.
+        case .bytes where attributes.isEmpty && !options.swmr:
             let count = (summary.shape ?? [0]).reduce(UInt64(1)) { $0.multipliedReportingOverflow(by: $1).partialValue }
             let (bytes, overflow) = count.multipliedReportingOverflow(by: UInt64(summary.type.fixedSize ?? 0))
             guard !overflow else { throw StoreError(.unreadable, "\(path): dataset size overflows") }
@@ -35,7 +40,7 @@ extension ContainerFilesystem {
             let full = try reader.dataset(at: path)
             dataset = full
             do {
-                content = .rawArray(try engine.dataset(reader: reader, path: path, info: full))
+                content = .rawArray(try engine.dataset(reader: reader, path: path, info: full, followsWrites: options.swmr))
             } catch {
                 throw StoreError(.unreadable, error.message)
             }

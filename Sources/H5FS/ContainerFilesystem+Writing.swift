@@ -19,8 +19,10 @@ extension ContainerFilesystem: WritableFilesystemOperations {
     }
 
     package func removeDirectory(parent: NodeID, name: String) throws(FSError) {
+        drainStores()
         let (directory, path) = try writableTarget(parent, name)
         let node = try child(of: directory, named: name)
+        try refuseViewChange(node, path.description)
         guard case .directory(_, let canonical, let address, _) = node.kind, canonical == path else {
             throw FSError(ENOTDIR, "\(path): not a directory")
         }
@@ -34,6 +36,7 @@ extension ContainerFilesystem: WritableFilesystemOperations {
     }
 
     package func unlink(parent: NodeID, name: String) throws(FSError) {
+        drainStores()
         let (directory, path) = try writableTarget(parent, name)
         let writes = try session(for: path)
         if let pending = writes.pendingNode(in: path.parent, named: name) {
@@ -47,6 +50,7 @@ extension ContainerFilesystem: WritableFilesystemOperations {
         switch node.kind {
         case .directory, .externalRoot: throw FSError(EISDIR, "\(path): is a directory")
         case .sidecar: throw FSError(EPERM, "\(path): a sidecar goes with its dataset")
+        case .view, .frames: try refuseViewChange(node, path.description)
         default: break
         }
         let link = try link(named: name, in: path.parent, file: files.container)
@@ -101,6 +105,7 @@ extension ContainerFilesystem: WritableFilesystemOperations {
 
     package func rename(parent: NodeID, name: String, newParent: NodeID, newName: String, flags: RenameFlags) throws(FSError) {
         if flags.contains(.exchange) { throw FSError(EINVAL, "RENAME_EXCHANGE is not supported") }
+        drainStores()
         let (sourceDirectory, source) = try writableTarget(parent, name)
         let (targetDirectory, target) = try writableTarget(newParent, newName)
         if source == target { return }
@@ -109,6 +114,7 @@ extension ContainerFilesystem: WritableFilesystemOperations {
         let pendingSource = writes.pendingNode(in: source.parent, named: name)
         let sourceNode: Node
         if let pendingSource { sourceNode = try existing(pendingSource) } else { sourceNode = try child(of: sourceDirectory, named: name) }
+        try refuseViewChange(sourceNode, source.description)
         let targetNode = writes.pendingNode(in: target.parent, named: newName).flatMap { nodes.node($0) }
             ?? (try? child(of: targetDirectory, named: newName))
         if let targetNode {
@@ -159,6 +165,7 @@ extension ContainerFilesystem: WritableFilesystemOperations {
     }
 
     package func link(_ node: NodeID, newParent: NodeID, newName: String) throws(FSError) -> NodeAttributes {
+        drainStores()
         let (directory, path) = try writableTarget(newParent, newName)
         try ensureAbsent(directory, newName)
         let source = try existing(node)
@@ -191,6 +198,8 @@ extension ContainerFilesystem: WritableFilesystemOperations {
             return (directory, path.appending(name))
         case .directory, .externalRoot:
             throw FSError(EXDEV, "\(name): external files are read-only")
+        case .frames:
+            throw FSError(EPERM, "\(name): a frames directory is read-only")
         default:
             throw FSError(ENOTDIR, "node \(parent) is not a directory")
         }
@@ -220,6 +229,7 @@ extension ContainerFilesystem: WritableFilesystemOperations {
     }
 
     func startSession(_ writes: WriteSession) throws(FSError) {
+        try writes.refuseAfterFailure()
         if writes.state.withLock({ $0.switched }) { return }
         do {
             try writes.workingCopy.start()

@@ -16,10 +16,14 @@ package final class ContainerFilesystem: FilesystemOperations {
     let options: MountOptions
     let files: MountedFiles
     let nodes = NodeTable()
+    /// Where the ids of frame files lead (`-o frames`): frames directories reserve blocks of ids.
+    let frameBlocks = FrameBlocks()
     let engine: ChunkEngine
     let log: @Sendable (String) -> Void
     /// The write side; nil on a read-only mount.
     let writes: WriteSession?
+    /// `-o swmr`: when datasets are re-described (ContainerFilesystem+Following.swift).
+    let refreshes: RefreshSchedule?
     private let loggedOnce = Mutex<Set<String>>([])
     private let handles = Atomic<UInt64>(1)
 
@@ -29,7 +33,8 @@ package final class ContainerFilesystem: FilesystemOperations {
     /// missing container (empty), and starts the working copy first with `-o inplace`.
     package convenience init(containerPath: String, options: MountOptions,
                              log: @escaping @Sendable (String) -> Void = { _ in }) throws(FSError) {
-        let opener: ContainerOpener = { path throws(StoreError) in try HDF5Container.open(path: path) }
+        let swmr = options.swmr
+        let opener: ContainerOpener = { path throws(StoreError) in try HDF5Container.open(path: path, swmr: swmr) }
         var session: WriteSession? = nil
         var path = containerPath
         if !options.readOnly {
@@ -66,13 +71,18 @@ package final class ContainerFilesystem: FilesystemOperations {
         self.options = options
         self.writes = writes
         self.log = log
-        self.files = MountedFiles(container: container, opener: opener)
-        self.engine = ChunkEngine(cacheBytes: options.cacheBytes)
+        self.refreshes = options.swmr ? RefreshSchedule(interval: options.swmrInterval) : nil
+        self.files = MountedFiles(container: container, opener: opener, policy: options.external)
+        // A read-only mount opens files with keep_cache: the kernel's page cache keeps
+        // what a stream was sent, so the engine need not keep those tiles too.
+        self.engine = ChunkEngine(cacheBytes: options.cacheBytes, dropsStreamedTiles: writes == nil)
         let rootInfo: ObjectInfo
         do {
             rootInfo = try container.object(at: .root)
         } catch {
-            throw FSError(error, context: container.filePath)
+            // The superblock was read, so the root group exists: what fails is damage
+            // (often a truncation inside the metadata), whatever libhdf5 calls it.
+            throw FSError(EIO, "\(container.filePath): damaged HDF5 file: its root group cannot be read: \(error.message)")
         }
         let root = Node(id: 1, kind: .directory(file: 0, path: .root, address: rootInfo.address, referenceCount: rootInfo.referenceCount),
                         attributes: directoryAttributes(id: 1, info: rootInfo, file: files.container, path: .root))
@@ -85,6 +95,7 @@ package final class ContainerFilesystem: FilesystemOperations {
         case .notHDF5: return FSError(EINVAL, "\(path): not an HDF5 file")
         case .notFound: return FSError(ENOENT, "\(path): No such file or directory")
         case .accessDenied: return FSError(EACCES, "\(path): Permission denied")
+        case .busy: return FSError(EBUSY, error.message)
         default:
             return FSError(EIO, error.message.hasPrefix(path) ? error.message : "\(path): \(error.message)")
         }
@@ -93,9 +104,11 @@ package final class ContainerFilesystem: FilesystemOperations {
     // MARK: - FilesystemOperations
 
     package func lookup(parent: NodeID, name: String) throws(FSError) -> NodeAttributes {
-        let node = try child(of: try existing(parent), named: name)
+        let node = followed(try child(of: followed(try existing(parent)), named: name))
+        // A file being written or stored answers its current size (after its store).
+        let attributes = writes?.active(node.id) != nil ? try attributes(of: node.id) : node.attributes
         nodes.countLookup(node.id)
-        return node.attributes
+        return attributes
     }
 
     package func forget(node: NodeID, count: UInt64) {
@@ -107,7 +120,7 @@ package final class ContainerFilesystem: FilesystemOperations {
     }
 
     package func attributes(of node: NodeID) throws(FSError) -> NodeAttributes {
-        guard let writes else { return try existing(node).attributes }
+        guard let writes else { return followed(try existing(node)).attributes }
         return try writes.passingGate(node) { () throws(FSError) -> NodeAttributes in try currentAttributes(of: node) }
     }
 
@@ -131,7 +144,7 @@ package final class ContainerFilesystem: FilesystemOperations {
     }
 
     package func listDirectory(_ node: NodeID) throws(FSError) -> [DirectoryEntry] {
-        try entries(of: try existing(node))
+        followed(try entries(of: followed(try existing(node))))
     }
 
     package func open(_ node: NodeID, flags: Int32) throws(FSError) -> UInt64 {
@@ -141,10 +154,10 @@ package final class ContainerFilesystem: FilesystemOperations {
             return try openForWriting(target, flags: flags)
         }
         switch target.kind {
-        case .dataset, .sidecar: break
+        case .dataset, .sidecar, .view: break
         case .unreadable(let path, let reason):
             throw FSError(EIO, "\(path): \(reason)")
-        case .directory, .externalRoot: throw FSError(EISDIR, "node \(node) is a directory")
+        case .directory, .externalRoot, .frames: throw FSError(EISDIR, "node \(node) is a directory")
         case .symlink: throw FSError(ELOOP, "node \(node) is a symbolic link")
         }
         let handle = nextHandle()
@@ -177,7 +190,8 @@ package final class ContainerFilesystem: FilesystemOperations {
         return try writes.passingGate(node) { () throws(FSError) -> Int in try readCurrent(node, offset: offset, into: buffer) }
     }
 
-    private func readCurrent(_ node: NodeID, offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(FSError) -> Int {
+    /// The bytes of a file as they are now (a view reads its dataset's file through this).
+    func readCurrent(_ node: NodeID, offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(FSError) -> Int {
         if let open = writes?.active(node), let typed = open.typed, typed.isChanged {
             return try readTyped(node, typed, path: open.path, offset: offset, into: buffer)
         }
@@ -186,13 +200,14 @@ package final class ContainerFilesystem: FilesystemOperations {
                 throw FSError(error.code, "\(open.path): \(error.message)")
             }
         }
-        let target = try existing(node)
+        let target = followed(try existing(node))
         let content: NodeContent
         let path: H5Path
         switch target.kind {
         case .dataset(_, let p, let c, _): content = c; path = p
         case .sidecar(_, let p, let c): content = c; path = p
         case .unreadable(let p, let reason): throw FSError(EIO, "\(p): \(reason)")
+        case .view(let view): return try readView(view, offset: offset, into: buffer)
         default: throw FSError(EISDIR, "node \(node) is not a regular file")
         }
         switch content {
@@ -245,7 +260,8 @@ package final class ContainerFilesystem: FilesystemOperations {
     // MARK: - Helpers shared by the extensions
 
     func existing(_ id: NodeID) throws(FSError) -> Node {
-        guard let node = nodes.node(id) else { throw FSError(ENOENT, "unknown node \(id)") }
+        // Frame files are not in the node table: their ids lead to their frames directory.
+        guard let node = nodes.node(id) ?? frameBlocks.node(id) else { throw FSError(ENOENT, "unknown node \(id)") }
         return node
     }
 

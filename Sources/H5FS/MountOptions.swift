@@ -16,6 +16,16 @@ package struct MountOptions: Sendable, Hashable {
     package var chunkSize: Int = 1 << 20
     /// `-o inplace`: change the container itself, without a working copy (no crash safety).
     package var inplace: Bool = false
+    /// Which files external links may lead to (`-o external=dir|any|none`).
+    package var external: ExternalLinkPolicy = .directory
+    /// `-o swmr`: follow a SWMR writer (read-only; datasets re-described at most once per
+    /// `swmrInterval` seconds, `-o swmr_interval=`, default 1). docs/mounting.md.
+    package var swmr: Bool = false
+    package var swmrInterval: Double = 1
+    /// `-o frames`: `NAME.frames/` beside each typed dataset of rank 3 or more (docs/mapping.md, "Views").
+    package var frames: Bool = false
+    /// `-o npy`: `NAME.npy` beside each typed dataset (and frame), a NumPy file of its raw array.
+    package var npy: Bool = false
     package init(readOnly: Bool = true, cacheBytes: Int = 256 << 20, uid: UInt32 = 0, gid: UInt32 = 0,
                  compression: Compression = .standard, chunkSize: Int = 1 << 20, inplace: Bool = false) {
         self.readOnly = readOnly; self.cacheBytes = cacheBytes; self.uid = uid; self.gid = gid

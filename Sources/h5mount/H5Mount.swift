@@ -30,9 +30,18 @@ struct H5Mount: ParsableCommand {
               inplace             write into the container itself, without a working copy:
                                   for very large containers; a crash can damage it
               cache_size=BYTES    decoded-chunk cache budget (K/M/G suffixes; default 256M)
+              swmr                follow a SWMR writer (read-only): growing datasets show
+                                  their new size and data within swmr_interval
+              swmr_interval=SECS  how often a followed dataset is looked at (default 1)
               mkdir               create a missing mount point; removed after unmount
+              frames              NAME.frames/ beside each typed dataset of rank >= 3:
+                                  one read-only file per frame, 000000.raw ...
+              npy                 NAME.npy beside each typed dataset (and frame): a NumPy
+                                  file for numpy.load(path, mmap_mode="r")
               debug               as -d: foreground, one log line per request
               uid=N, gid=N        owner shown for every file (default: you)
+              external=P          where external links may lead: dir (default; files
+                                  under the container's directory), any, none (hidden)
               allow_other, allow_root, default_permissions, auto_unmount, fsname=,
               subtype=, max_read=, nosuid, nodev, noexec, noatime, ...
                                   standard FUSE mount options, passed on

@@ -86,6 +86,18 @@ final class MountOptionParserTests: XCTestCase {
         XCTAssertEqual(usageError("inplace=1"), "h5mount: unknown mount option 'inplace=1' (see h5mount --help)")
     }
 
+    func testViewOptions() throws {
+        XCTAssertFalse(try parse("ro").filesystem.frames, "no views unless asked for")
+        XCTAssertFalse(try parse("ro").filesystem.npy)
+        XCTAssertTrue(try parse("frames").filesystem.frames)
+        XCTAssertFalse(try parse("frames").filesystem.npy)
+        let both = try parse("ro,frames", "npy")
+        XCTAssertTrue(both.filesystem.frames && both.filesystem.npy && both.filesystem.readOnly)
+        XCTAssertEqual(both.fuseOptions, [], "h5mount options never reach libfuse")
+        XCTAssertEqual(usageError("npy=1"), "h5mount: unknown mount option 'npy=1' (see h5mount --help)")
+        XCTAssertEqual(usageError("frames=yes"), "h5mount: unknown mount option 'frames=yes' (see h5mount --help)")
+    }
+
     func testFUSEOptionsPassThroughAndReplaceDefaults() throws {
         let parsed = try parse("allow_other,default_permissions", "fsname=mydata,subtype=x,max_read=128K,noatime")
         XCTAssertEqual(parsed.fuseOptions,
@@ -116,5 +128,21 @@ final class MountOptionParserTests: XCTestCase {
         XCTAssertNotNil(usageError("fsname="))
         XCTAssertNotNil(usageError("allow_other,allow_root"))
         XCTAssertNotNil(usageError("debug=yes"), "-o debug is a flag (testDebugIsTheSpellingOfDashD)")
+    }
+
+    func testSWMRFollowsReadOnlyAtTheIntervalGiven() throws {
+        let parsed = try parse("swmr")
+        XCTAssertTrue(parsed.filesystem.swmr)
+        XCTAssertTrue(parsed.filesystem.readOnly, "-o swmr implies a read-only mount")
+        XCTAssertEqual(parsed.filesystem.swmrInterval, 1)
+        XCTAssertEqual(parsed.sessionOptions(container: "/a.h5").first, "ro")
+        XCTAssertEqual(parsed.fuseOptions, [], "h5mount's own")
+        XCTAssertEqual(try parse("swmr,swmr_interval=0.25").filesystem.swmrInterval, 0.25)
+        XCTAssertEqual(usageError("swmr,rw"), "h5mount: -o swmr mounts are read-only; drop -o rw")
+        XCTAssertEqual(usageError("swmr,swmr_interval=0"),
+                       "h5mount: bad value '0' for mount option 'swmr_interval' (expected seconds from 0.05 to 3600)")
+        XCTAssertEqual(usageError("swmr_interval"), "h5mount: mount option 'swmr_interval' needs a value (swmr_interval=...)")
+        XCTAssertEqual(try parse("swmr_interval=2").warnings, ["h5mount: -o swmr_interval= has no effect without -o swmr"])
+        XCTAssertFalse(try parse("ro").filesystem.swmr)
     }
 }
