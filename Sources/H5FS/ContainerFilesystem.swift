@@ -29,7 +29,7 @@ package final class ContainerFilesystem: FilesystemOperations {
     /// missing container (empty), and starts the working copy first with `-o inplace`.
     package convenience init(containerPath: String, options: MountOptions,
                              log: @escaping @Sendable (String) -> Void = { _ in }) throws(FSError) {
-        let opener: ContainerOpener = { path throws(StoreError) in try HDF5Container.open(path: path) }
+        let opener = ContainerFilesystem.opener(timeLimit: options.hdf5TimeLimit)
         var session: WriteSession? = nil
         var path = containerPath
         if !options.readOnly {
@@ -52,7 +52,8 @@ package final class ContainerFilesystem: FilesystemOperations {
         }
         let reader: ContainerReader
         do {
-            reader = try opener(path)
+            // -o inplace: the writer already has this file open in the process (+Containment).
+            reader = try (options.inplace ? ContainerFilesystem.opener(timeLimit: nil) : opener)(path)
         } catch {
             throw ContainerFilesystem.openError(error, path: containerPath)
         }

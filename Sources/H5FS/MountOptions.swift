@@ -16,6 +16,10 @@ package struct MountOptions: Sendable, Hashable {
     package var chunkSize: Int = 1 << 20
     /// `-o inplace`: change the container itself, without a working copy (no crash safety).
     package var inplace: Bool = false
+    /// Seconds one libhdf5 request may take in its trial child before its object answers EIO
+    /// (`-o hdf5_timeout=`, default 10); nil (`hdf5_timeout=0`): libhdf5 runs unguarded in
+    /// the daemon (docs/hdf5-store.md, "Containment").
+    package var hdf5TimeLimit: Double? = 10
     package init(readOnly: Bool = true, cacheBytes: Int = 256 << 20, uid: UInt32 = 0, gid: UInt32 = 0,
                  compression: Compression = .standard, chunkSize: Int = 1 << 20, inplace: Bool = false) {
         self.readOnly = readOnly; self.cacheBytes = cacheBytes; self.uid = uid; self.gid = gid

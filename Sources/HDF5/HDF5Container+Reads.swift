@@ -4,7 +4,7 @@ import H5Model
 /// Data: chunk locations, raw blocks, strings and JSON elements.
 extension HDF5Container {
     package func chunkLocations(dataset path: H5Path, chunks: [[UInt64]]) throws(StoreError) -> [ChunkLocation?] {
-        try HDF5Library.locked { () throws(StoreError) -> [ChunkLocation?] in
+        try contained(.init(.read, path), remember: false) { () throws(StoreError) -> [ChunkLocation?] in
             // One open per call; each lookup walks the chunk index by coordinate (no O(N²) scan).
             let dataset = try openDataset(path)
             let dcpl = try Handle(H5Dget_create_plist(dataset.id), H5Pclose, "\(path): creation properties")
@@ -42,7 +42,7 @@ extension HDF5Container {
 
     package func readBlock(dataset path: H5Path, start: [UInt64], count: [UInt64],
                            into buffer: UnsafeMutableRawBufferPointer) throws(StoreError) {
-        try HDF5Library.locked { () throws(StoreError) in
+        try contained(.init(.read, path), remember: false) { () throws(StoreError) in
             let dataset = try openDataset(path)
             // H5Dget_type is a copy of the file type: bytes come back as stored
             // (same byte order, same compound offsets), no conversion.
@@ -96,7 +96,7 @@ extension HDF5Container {
     }
 
     package func readStrings(dataset path: H5Path) throws(StoreError) -> [String] {
-        let values = try HDF5Library.locked { () throws(StoreError) -> [JSONValue] in
+        let values = try contained(.init(.read, path)) { () throws(StoreError) -> [JSONValue] in
             let dataset = try openDataset(path)
             let type = try Handle(H5Dget_type(dataset.id), H5Tclose, "\(path): datatype")
             switch try TypeDescription.describe(type.id) {
@@ -112,7 +112,7 @@ extension HDF5Container {
     }
 
     package func readJSONElements(dataset path: H5Path) throws(StoreError) -> [JSONValue] {
-        try HDF5Library.locked { () throws(StoreError) -> [JSONValue] in
+        try contained(.init(.read, path)) { () throws(StoreError) -> [JSONValue] in
             let dataset = try openDataset(path)
             let type = try Handle(H5Dget_type(dataset.id), H5Tclose, "\(path): datatype")
             return try readElements(dataset.id, type: type.id, path)

@@ -70,6 +70,11 @@ package func parseMountOptions(_ groups: [String], uid: UInt32, gid: UInt32) thr
             parsed.debug = true
         case ("inplace", nil):
             parsed.filesystem.inplace = true
+        case ("hdf5_timeout", let text?):
+            guard let seconds = Double(text), seconds >= 0, seconds <= 86400 else {
+                throw badValue(key, text, "seconds, 0 to turn containment off")
+            }
+            parsed.filesystem.hdf5TimeLimit = seconds == 0 ? nil : seconds
         case ("cache_size", let text?):
             guard let bytes = parseByteCount(text) else { throw badValue(key, text, "a byte count such as 512M") }
             parsed.filesystem.cacheBytes = bytes
@@ -122,7 +127,8 @@ private func isMountHelperOption(_ key: String, _ value: String?) -> Bool {
 }
 
 /// h5mount's own options that take a value.
-private let valueKeys: Set<String> = ["cache_size", "uid", "gid", "max_read", "compression", "chunk_size"]
+private let valueKeys: Set<String> = ["cache_size", "uid", "gid", "max_read", "compression", "chunk_size",
+                                      "hdf5_timeout"]
 
 /// `-o chunk_size=`: small enough chunks cost more index than they save, big ones
 /// cost memory per packing thread; libhdf5 caps a chunk at 4 GiB anyway.

@@ -1,0 +1,78 @@
+import H5Model
+
+/// Every request of a contained container runs first in a forked child (`ForkedTrial`),
+/// unless an earlier trial already covered it; a request whose trial crashed or hung
+/// answers `.unreadable` ("libhdf5 crashed (SIGSEGV) while listing /entry") from then on.
+///
+/// What a trial covers (docs/hdf5-store.md, "Containment"):
+/// - listing a group tries the listing and then, for every hard link in it, the object
+///   header, and for a dataset its summary and full description, and the attributes of
+///   any object that has some: one fork per directory vets what `ls -l` of it asks;
+/// - a lookup is covered by its group's listing; any other request about an object not
+///   covered yet first tries its parent's listing, then, if still not covered, itself;
+/// - reads (blocks, chunk locations) are tried every time (each asks for other bytes),
+///   whole-dataset reads (strings, JSON lines) once; a read that failed refuses every
+///   later read of that dataset.
+extension HDF5Container {
+    /// Runs `body` under the gate, once its key is known to be safe. `remember`: a passed
+    /// trial covers later calls with the same key.
+    func contained<R>(_ key: Containment.Key, remember: Bool = true,
+                      _ body: () throws(StoreError) -> R) throws(StoreError) -> R {
+        try HDF5Library.locked { () throws(StoreError) -> R in
+            if let containment { try admit(key, containment, remember: remember, body) }
+            return try body()
+        }
+    }
+
+    /// Throws the recorded failure, or tries what is not covered. Caller holds the gate.
+    private func admit<R>(_ key: Containment.Key, _ containment: Containment, remember: Bool,
+                          _ body: () throws(StoreError) -> R) throws(StoreError) {
+        if let refused = containment.readRefused(key.path) { throw StoreError(.unreadable, refused) }
+        if case .failed(let message) = containment.verdict(key) { throw StoreError(.unreadable, message) }
+        guard containment.tries, containment.verdict(key) != .passed || !remember else { return }
+        if remember && key.operation != .list && key.operation != .read && !key.path.components.isEmpty {
+            let listing = Containment.Key(.list, key.path.parent)
+            if containment.verdict(listing) == .unknown { tryListing(key.path.parent, containment) }
+            if key.operation == .lookup, containment.verdict(listing) == .passed { return }
+            switch containment.verdict(key) {
+            case .passed: return
+            case .failed(let message): throw StoreError(.unreadable, message)
+            case .unknown: break
+            }
+        }
+        if key.operation == .list {
+            tryListing(key.path, containment)
+        } else {
+            let report = ForkedTrial.run(timeLimit: containment.timeLimit) { steps in
+                steps.run(key.bytes) { _ = try? body() }
+            }
+            if !remember, case .finished = report.ending { return }
+            containment.record(report)
+        }
+        if case .failed(let message) = containment.verdict(key) { throw StoreError(.unreadable, message) }
+    }
+
+    /// One trial for a group's listing and what listing it in the mount asks of each object.
+    /// Caller holds the gate.
+    private func tryListing(_ group: H5Path, _ containment: Containment) {
+        let report = ForkedTrial.run(timeLimit: containment.timeLimit) { steps in
+            let listing = Containment.Key(.list, group)
+            guard let links = steps.run(listing.bytes, { try? linksLocked(group) }) else { return }
+            for link in links {
+                guard case .hard = link.target else { continue }
+                let path = group.appending(link.name)
+                guard let info = steps.run(Containment.Key(.object, path).bytes, { try? objectLocked(path) }) else {
+                    continue
+                }
+                if info.kind == .dataset {
+                    steps.run(Containment.Key(.summary, path).bytes) { _ = try? datasetSummaryLocked(path) }
+                    steps.run(Containment.Key(.dataset, path).bytes) { _ = try? datasetLocked(path) }
+                }
+                if info.attributeCount > 0 {
+                    steps.run(Containment.Key(.attributes, path).bytes) { _ = try? attributesLocked(path) }
+                }
+            }
+        }
+        containment.record(report)
+    }
+}
