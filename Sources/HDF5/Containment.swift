@@ -56,6 +56,7 @@ package final class Containment: Sendable {
         /// one request runs without its own trial.
         var passed: Set<Int> = []
         var failed: [Key: String] = [:]
+        var trials = 0
     }
 
     /// Seconds a trial step may take before the child is killed and the object marked.
@@ -83,6 +84,9 @@ package final class Containment: Sendable {
         state.withLock { $0.failed.values.sorted() }
     }
 
+    /// How many children were forked so far (tests check what one trial covers).
+    package var trials: Int { state.withLock { $0.trials } }
+
     func verdict(_ key: Key) -> Verdict {
         state.withLock { state in
             if let message = state.failed[key] { return .failed(message) }
@@ -100,6 +104,7 @@ package final class Containment: Sendable {
     @discardableResult
     func record(_ report: ForkedTrial.Report) -> String? {
         let keys = report.started.compactMap(Key.init(bytes:))
+        state.withLock { $0.trials += 1 }
         let cause: String
         switch report.ending {
         case .finished, .notRun:

@@ -42,6 +42,7 @@ enum ForkedTrial {
     struct Steps {
         fileprivate let descriptor: Int32
         /// Announces a step, then runs it.
+        @discardableResult
         func run<T>(_ key: [UInt8], _ body: () -> T) -> T {
             Self.send(descriptor, key)
             return body()

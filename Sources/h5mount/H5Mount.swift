@@ -30,6 +30,9 @@ struct H5Mount: ParsableCommand {
               inplace             write into the container itself, without a working copy:
                                   for very large containers; a crash can damage it
               cache_size=BYTES    decoded-chunk cache budget (K/M/G suffixes; default 256M)
+              hdf5_timeout=S      libhdf5 requests are tried in a child process first; one
+                                  that crashes or takes longer than S seconds (default 10)
+                                  makes its object answer EIO; 0 turns this off
               mkdir               create a missing mount point; removed after unmount
               debug               as -d: foreground, one log line per request
               uid=N, gid=N        owner shown for every file (default: you)
