@@ -5,9 +5,10 @@ import H5Model
 /// answers `.unreadable` ("libhdf5 crashed (SIGSEGV) while listing /entry") from then on.
 ///
 /// What a trial covers (docs/hdf5-store.md, "Containment"):
-/// - listing a group tries the listing and then, for every hard link in it, the object
-///   header, and for a dataset its summary and full description, and the attributes of
-///   any object that has some: one fork per directory vets what `ls -l` of it asks;
+/// - listing a group tries the listing and then, for every hard link in it, what the
+///   filesystem reads to show it (object header, attributes if any, a dataset's summary,
+///   and unless it is a byte dataset without attributes its description, and the text or
+///   JSON lines it renders): one fork per directory vets what `ls -l` of it asks;
 /// - a lookup is covered by its group's listing; any other request about an object not
 ///   covered yet first tries its parent's listing, then, if still not covered, itself;
 /// - reads (blocks, chunk locations) are tried every time (each asks for other bytes),
@@ -15,18 +16,23 @@ import H5Model
 ///   later read of that dataset.
 extension HDF5Container {
     /// Runs `body` under the gate, once its key is known to be safe. `remember`: a passed
-    /// trial covers later calls with the same key.
-    func contained<R>(_ key: Containment.Key, remember: Bool = true,
+    /// trial covers later calls with the same key. `trial`: what the child runs instead of
+    /// `body` (the same libhdf5 calls on memory of the child's own).
+    func contained<R>(_ key: Containment.Key, remember: Bool = true, trial: (() -> Void)? = nil,
                       _ body: () throws(StoreError) -> R) throws(StoreError) -> R {
         try HDF5Library.locked { () throws(StoreError) -> R in
-            if let containment { try admit(key, containment, remember: remember, body) }
+            if let containment, let trial {
+                try admit(key, containment, remember: remember, trial)
+            } else if let containment {
+                try admit(key, containment, remember: remember) { _ = try? body() }
+            }
             return try body()
         }
     }
 
     /// Throws the recorded failure, or tries what is not covered. Caller holds the gate.
-    private func admit<R>(_ key: Containment.Key, _ containment: Containment, remember: Bool,
-                          _ body: () throws(StoreError) -> R) throws(StoreError) {
+    private func admit(_ key: Containment.Key, _ containment: Containment, remember: Bool,
+                       _ trial: () -> Void) throws(StoreError) {
         if let refused = containment.readRefused(key.path) { throw StoreError(.unreadable, refused) }
         if case .failed(let message) = containment.verdict(key) { throw StoreError(.unreadable, message) }
         guard containment.tries, containment.verdict(key) != .passed || !remember else { return }
@@ -44,7 +50,7 @@ extension HDF5Container {
             tryListing(key.path, containment)
         } else {
             let report = ForkedTrial.run(timeLimit: containment.timeLimit) { steps in
-                steps.run(key.bytes) { _ = try? body() }
+                steps.run(key.bytes, trial)
             }
             if !remember, case .finished = report.ending { return }
             containment.record(report)
@@ -64,12 +70,21 @@ extension HDF5Container {
                 guard let info = steps.run(Containment.Key(.object, path).bytes, { try? objectLocked(path) }) else {
                     continue
                 }
-                if info.kind == .dataset {
-                    steps.run(Containment.Key(.summary, path).bytes) { _ = try? datasetSummaryLocked(path) }
-                    steps.run(Containment.Key(.dataset, path).bytes) { _ = try? datasetLocked(path) }
-                }
                 if info.attributeCount > 0 {
                     steps.run(Containment.Key(.attributes, path).bytes) { _ = try? attributesLocked(path) }
+                }
+                guard info.kind == .dataset,
+                      let summary = steps.run(Containment.Key(.summary, path).bytes, { try? datasetSummaryLocked(path) })
+                else { continue }
+                // What the filesystem reads to make a dataset's node (ContainerFilesystem+Datasets):
+                // a byte dataset without attributes needs nothing more.
+                let rendering = summary.type.rendering(rank: summary.shape?.count)
+                if rendering == .bytes && info.attributeCount == 0 { continue }
+                steps.run(Containment.Key(.dataset, path).bytes) { _ = try? datasetLocked(path) }
+                if rendering == .text || rendering == .jsonLines {
+                    steps.run(Containment.Key(.read, path).bytes) {
+                        _ = rendering == .text ? try? readStringsLocked(path).count : try? readJSONElementsLocked(path).count
+                    }
                 }
             }
         }
