@@ -64,11 +64,15 @@ package final class Containment: Sendable {
     /// false: only known failures are refused, nothing new is tried (the working copy of a
     /// writable mount, which the writer shares in this process: a child must not flush it).
     package let tries: Bool
+    /// Seconds a listing's trial goes on into the groups below it (`HDF5Container+Containment`):
+    /// more covers more of a `find` per fork, and delays the first listing by up to that much.
+    package let lookahead: Double
     private let state = Mutex(State())
 
-    package init(timeLimit: Double, tries: Bool = true) {
+    package init(timeLimit: Double, tries: Bool = true, lookahead: Double = 0.1) {
         self.timeLimit = timeLimit
         self.tries = tries
+        self.lookahead = lookahead
     }
 
     /// A containment that refuses what `other` found bad, and tries nothing.

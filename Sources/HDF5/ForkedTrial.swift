@@ -95,6 +95,13 @@ enum ForkedTrial {
         return Report(ending: ending, started: reader.keys)
     }
 
+    /// CLOCK_MONOTONIC seconds (no Threads dependency for one call).
+    static func now() -> Double {
+        var clock = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &clock)
+        return Double(clock.tv_sec) + Double(clock.tv_nsec) / 1e9
+    }
+
     /// Default crash actions (the Swift runtime's backtracer would be slow and chatty)
     /// and no core files.
     private static func prepareChild() {
@@ -125,10 +132,10 @@ struct RecordReader {
     /// Reads until end of file. true: the final record came; false: the child went away
     /// without it; nil: no record for `timeLimit` seconds (the clock restarts at each step).
     mutating func follow(_ descriptor: Int32, timeLimit: Double) -> Bool? {
-        var deadline = Self.now() + timeLimit
+        var deadline = ForkedTrial.now() + timeLimit
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         while true {
-            let left = deadline - Self.now()
+            let left = deadline - ForkedTrial.now()
             guard left > 0 else { return nil }
             var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
             let ready = poll(&poller, 1, Int32(min(left * 1000, Double(Int32.max)).rounded(.up)))
@@ -139,14 +146,8 @@ struct RecordReader {
             guard n > 0 else { return finished }
             let before = keys.count
             consume(buffer[..<n])
-            if keys.count > before || finished { deadline = Self.now() + timeLimit }
+            if keys.count > before || finished { deadline = ForkedTrial.now() + timeLimit }
         }
-    }
-
-    private static func now() -> Double {
-        var clock = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &clock)
-        return Double(clock.tv_sec) + Double(clock.tv_nsec) / 1e9
     }
 
     /// Splits bytes into records; an empty record marks the end.

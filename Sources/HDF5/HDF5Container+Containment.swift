@@ -8,7 +8,8 @@ import H5Model
 /// - listing a group tries the listing and then, for every hard link in it, what the
 ///   filesystem reads to show it (object header, attributes if any, a dataset's summary,
 ///   and unless it is a byte dataset without attributes its description, and the text or
-///   JSON lines it renders): one fork per directory vets what `ls -l` of it asks;
+///   JSON lines it renders): what `ls -l` of it asks; then the groups below it, for
+///   `Containment.lookahead` seconds;
 /// - a lookup is covered by its group's listing; any other request about an object not
 ///   covered yet first tries its parent's listing, then, if still not covered, itself;
 /// - reads (blocks, chunk locations) are tried every time (each asks for other bytes),
@@ -58,36 +59,60 @@ extension HDF5Container {
         if case .failed(let message) = containment.verdict(key) { throw StoreError(.unreadable, message) }
     }
 
-    /// One trial for a group's listing and what listing it in the mount asks of each object.
-    /// Caller holds the gate.
+    /// One trial for a group's listing and what listing it in the mount asks of each object,
+    /// then, while `Containment.lookahead` seconds last, the same for the groups below it
+    /// (breadth first, each group once, known ones skipped): `find` and `ls -R` then fork
+    /// once per many directories. Caller holds the gate.
     private func tryListing(_ group: H5Path, _ containment: Containment) {
         let report = ForkedTrial.run(timeLimit: containment.timeLimit) { steps in
-            let listing = Containment.Key(.list, group)
-            guard let links = steps.run(listing.bytes, { try? linksLocked(group) }) else { return }
-            for link in links {
-                guard case .hard = link.target else { continue }
-                let path = group.appending(link.name)
-                guard let info = steps.run(Containment.Key(.object, path).bytes, { try? objectLocked(path) }) else {
-                    continue
+            let start = ForkedTrial.now()
+            var queue = [group]
+            var next = 0
+            var seen = Set<UInt64>()
+            while next < queue.count {
+                let path = queue[next]
+                next += 1
+                if next > 1 {
+                    guard ForkedTrial.now() - start < containment.lookahead else { break }
+                    // The child may read the record: its lock is only ever taken under the gate.
+                    guard containment.verdict(.init(.list, path)) == .unknown else { continue }
                 }
-                if info.attributeCount > 0 {
-                    steps.run(Containment.Key(.attributes, path).bytes) { _ = try? attributesLocked(path) }
-                }
-                guard info.kind == .dataset,
-                      let summary = steps.run(Containment.Key(.summary, path).bytes, { try? datasetSummaryLocked(path) })
-                else { continue }
-                // What the filesystem reads to make a dataset's node (ContainerFilesystem+Datasets):
-                // a byte dataset without attributes needs nothing more.
-                let rendering = summary.type.rendering(rank: summary.shape?.count)
-                if rendering == .bytes && info.attributeCount == 0 { continue }
-                steps.run(Containment.Key(.dataset, path).bytes) { _ = try? datasetLocked(path) }
-                if rendering == .text || rendering == .jsonLines {
-                    steps.run(Containment.Key(.read, path).bytes) {
-                        _ = rendering == .text ? try? readStringsLocked(path).count : try? readJSONElementsLocked(path).count
-                    }
+                for (child, address) in tryListingSteps(path, steps) where seen.insert(address).inserted {
+                    queue.append(child)
                 }
             }
         }
         containment.record(report)
+    }
+
+    /// The steps of one group's listing, in the child; returns the groups it links to.
+    private func tryListingSteps(_ group: H5Path, _ steps: ForkedTrial.Steps) -> [(H5Path, UInt64)] {
+        var groups: [(H5Path, UInt64)] = []
+        guard let links = steps.run(Containment.Key(.list, group).bytes, { try? linksLocked(group) }) else { return [] }
+        for link in links {
+            guard case .hard = link.target else { continue }
+            let path = group.appending(link.name)
+            guard let info = steps.run(Containment.Key(.object, path).bytes, { try? objectLocked(path) }) else {
+                continue
+            }
+            if info.attributeCount > 0 {
+                steps.run(Containment.Key(.attributes, path).bytes) { _ = try? attributesLocked(path) }
+            }
+            if info.kind == .group { groups.append((path, info.address)) }
+            guard info.kind == .dataset,
+                  let summary = steps.run(Containment.Key(.summary, path).bytes, { try? datasetSummaryLocked(path) })
+            else { continue }
+            // What the filesystem reads to make a dataset's node (ContainerFilesystem+Datasets):
+            // a byte dataset without attributes needs nothing more.
+            let rendering = summary.type.rendering(rank: summary.shape?.count)
+            if rendering == .bytes && info.attributeCount == 0 { continue }
+            steps.run(Containment.Key(.dataset, path).bytes) { _ = try? datasetLocked(path) }
+            if rendering == .text || rendering == .jsonLines {
+                steps.run(Containment.Key(.read, path).bytes) {
+                    _ = rendering == .text ? try? readStringsLocked(path).count : try? readJSONElementsLocked(path).count
+                }
+            }
+        }
+        return groups
     }
 }

@@ -171,6 +171,20 @@ final class ContainmentTests: XCTestCase {
         XCTAssertEqual(containment.trials, trials + 2)
     }
 
+    func testAListingTrialLooksAheadIntoTheGroupsBelowAndFindsTheBadOne() throws {
+        let path = try hostile("crash")
+        let containment = Containment(timeLimit: 10, lookahead: 5)
+        let container = try HDF5Container.open(path: path, containment: containment)
+        XCTAssertEqual(try container.links(in: .root).map(\.name), ["good1", "good2", "poison", "title"])
+        XCTAssertEqual(containment.trials, 1)
+        // Byte order: good1, good2, then poison, where the child died.
+        XCTAssertEqual(try container.links(in: .p("/good1")).count, 6)
+        XCTAssertEqual(try container.links(in: .p("/good2")).count, 6)
+        let error = assertStoreError(.unreadable) { try container.links(in: .p("/poison")) }
+        XCTAssertEqual(error?.message, "libhdf5 crashed (SIGSEGV) while listing /poison")
+        XCTAssertEqual(containment.trials, 1, "one child found all of it")
+    }
+
     func testAGroupThatHangsLibhdf5IsUnreadableWithinTheTimeLimit() throws {
         let path = try hostile("hang")
         let container = try HDF5Container.open(path: path, containment: Containment(timeLimit: 0.5))
