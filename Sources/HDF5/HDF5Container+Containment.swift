@@ -8,8 +8,8 @@ import H5Model
 /// - listing a group tries the listing and then, for every hard link in it, what the
 ///   filesystem reads to show it (object header, attributes if any, a dataset's summary,
 ///   and unless it is a byte dataset without attributes its description, and the text or
-///   JSON lines it renders): what `ls -l` of it asks; then the groups below it, for
-///   `Containment.lookahead` seconds;
+///   JSON lines it renders): what `ls -l` of it asks; then, for `Containment.lookahead`
+///   seconds, the groups a `find` visits next;
 /// - a lookup is covered by its group's listing; any other request about an object not
 ///   covered yet first tries its parent's listing, then, if still not covered, itself;
 /// - reads (blocks, chunk locations) are tried every time (each asks for other bytes),
@@ -60,33 +60,58 @@ extension HDF5Container {
     }
 
     /// One trial for a group's listing and what listing it in the mount asks of each object,
-    /// then, while `Containment.lookahead` seconds last, the same for the groups below it
-    /// (breadth first, each group once, known ones skipped): `find` and `ls -R` then fork
-    /// once per many directories. Caller holds the gate.
+    /// then, while `Containment.lookahead` seconds last, the same for the groups `find` and
+    /// `ls -R` visit next: depth first in byte order (their order: readdir's), the group's
+    /// own subtree, then its later siblings' and its parent's later siblings' subtrees.
+    /// Each group is listed once, groups already tried are skipped. So a walk of the tree
+    /// forks once per many directories. Caller holds the gate.
     private func tryListing(_ group: H5Path, _ containment: Containment) {
         let report = ForkedTrial.run(timeLimit: containment.timeLimit) { steps in
-            let start = ForkedTrial.now()
-            var queue = [group]
-            var next = 0
-            var seen = Set<UInt64>()
-            while next < queue.count {
-                let path = queue[next]
-                next += 1
-                if next > 1 {
-                    guard ForkedTrial.now() - start < containment.lookahead else { break }
-                    // The child may read the record: its lock is only ever taken under the gate.
-                    guard containment.verdict(.init(.list, path)) == .unknown else { continue }
+            var walk = LookaheadWalk(start: ForkedTrial.now(), budget: containment.lookahead)
+            walk.visit(group, first: true, self, containment, steps)
+            // Later siblings, level by level up: their groups are known from listings tried
+            // before, so listing the parent again here is a repeat of a passed step.
+            var current = group
+            while !current.components.isEmpty, walk.hasTime {
+                let parent = current.parent
+                guard containment.verdict(.init(.list, parent)) == .passed,
+                      let siblings = try? linksLocked(parent) else { break }
+                for link in siblings where link.name > current.name {
+                    guard walk.hasTime else { break }
+                    guard case .hard = link.target else { continue }
+                    let path = parent.appending(link.name)
+                    if (try? objectLocked(path))?.kind == .group { walk.visit(path, first: false, self, containment, steps) }
                 }
-                for (child, address) in tryListingSteps(path, steps) where seen.insert(address).inserted {
-                    queue.append(child)
-                }
+                current = parent
             }
         }
         containment.record(report)
     }
 
+    /// The child's depth-first walk of `tryListing`, bounded by time.
+    private struct LookaheadWalk {
+        let start: Double
+        let budget: Double
+        var seen = Set<UInt64>()
+        var hasTime: Bool { ForkedTrial.now() - start < budget }
+
+        mutating func visit(_ group: H5Path, first: Bool, _ container: HDF5Container,
+                            _ containment: Containment, _ steps: ForkedTrial.Steps) {
+            var stack = [(group, first)]
+            while let (path, mandatory) = stack.popLast() {
+                if !mandatory {
+                    guard hasTime else { return }
+                    // The child may read the record: its lock is only ever taken under the gate.
+                    guard containment.verdict(.init(.list, path)) == .unknown else { continue }
+                }
+                let below = container.tryListingSteps(path, steps).filter { seen.insert($0.1).inserted }
+                stack += below.reversed().map { ($0.0, false) }
+            }
+        }
+    }
+
     /// The steps of one group's listing, in the child; returns the groups it links to.
-    private func tryListingSteps(_ group: H5Path, _ steps: ForkedTrial.Steps) -> [(H5Path, UInt64)] {
+    fileprivate func tryListingSteps(_ group: H5Path, _ steps: ForkedTrial.Steps) -> [(H5Path, UInt64)] {
         var groups: [(H5Path, UInt64)] = []
         guard let links = steps.run(Containment.Key(.list, group).bytes, { try? linksLocked(group) }) else { return [] }
         for link in links {
