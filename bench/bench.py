@@ -163,7 +163,7 @@ class PageCache:
 # ---------------------------------------------------------------- the harness
 
 
-GROUPS = ("stream", "random", "first", "tree", "write")
+GROUPS = ("stream", "random", "first", "frame", "tree", "write")
 
 
 class Bench:
@@ -417,6 +417,36 @@ class Bench:
         rows.append(Row("mount until ready (start -> root stat) vs fuse_zeros", median(ready),
                         median(self.ceiling_ready), "ms"))
 
+    def frame_read(self, rows: list[Row]) -> None:
+        """One frame of the gzip detector stack through `-o frames` (NAME.frames/NNNNNN.raw,
+        open + read of the whole file on a fresh mount) vs h5py File() + ds[i], both cold.
+        A different frame each run, from the middle of the stack."""
+        c = self.data.gzip
+        mine, peer = [], []
+        for run in range(self.runs):
+            index = c.shape[0] // 2 + run
+            def one():
+                self.cache.cold([c.path])
+                argv = [str(self.args.h5mount), str(c.path), str(self.mountpoint),
+                        "-o", f"ro,frames,cache_size={self.cache_bytes}", "-f"]
+                with mounts.Mount(argv, self.mountpoint, self.work / "h5mount.log") as m:
+                    frame = m.mountpoint / f"{c.inner}.frames" / f"{index:06d}.raw"
+                    t0 = time.perf_counter()
+                    with open(frame, "rb", buffering=0) as f:
+                        while f.read(MiB):
+                            pass
+                    return time.perf_counter() - t0
+            out = self.h5mount_side("frame read", one)
+            if out is not None:
+                mine.append(out)
+            self.cache.cold([c.path])
+            peer.append(self.peer("frame", str(c.path), c.dataset, str(index))["seconds"])
+            log(f"frame read run {run + 1}: h5mount " + (f"{out * 1e3:,.1f} ms" if out is not None else "n/a")
+                + f"; h5py {peer[-1] * 1e3:,.1f} ms")
+        frame_mb = c.nbytes / c.shape[0] / 1e6
+        rows.append(Row(f"one {frame_mb:,.1f} MB frame: NAME.frames/NNNNNN.raw (open+read) vs h5py File()+ds[i], cold",
+                        median(mine), median(peer), "ms"))
+
     def tree(self, rows: list[Row]) -> None:
         tree = self.data.tree
         results = {"find": [], "ls -lR": [], "h5ls -r": []}
@@ -646,6 +676,8 @@ def main(argv: list[str]) -> int:
             bench.random_latency(rows)
         if "first" in only:
             bench.first_read(rows)
+        if "frame" in only:
+            bench.frame_read(rows)
         if "tree" in only:
             bench.tree(rows)
         if "write" in only:

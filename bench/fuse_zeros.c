@@ -14,7 +14,8 @@
  * Sources/MountCLI, docs/mounting.md), so that the ceiling is the ceiling for
  * h5mount's configuration and not for a better one:
  *   - mount options "ro", fsname=, subtype=, max_read=1048576
- *     (h5mount's ParsedMountOptions.sessionOptions adds the same defaults);
+ *     (h5mount's ParsedMountOptions.sessionOptions adds the same defaults),
+ *     default_permissions (MountSession adds it; no POSIX ACLs);
  *   - INIT: max_read 1 MiB (equal to the mount option), max_write capped at
  *     1 MiB, max_readahead 1 MiB; async read, readdirplus (+auto) and parallel
  *     dirops wanted when offered; splice read/write/move off; symlink caching
@@ -243,7 +244,7 @@ int main(int argc, char **argv) {
     ops.open = zeros_open;
     ops.read = zeros_read;
 
-    char *fuse_argv[] = {argv[0], "-o", "ro,fsname=fuse_zeros,subtype=fuse_zeros,max_read=1048576", NULL};
+    char *fuse_argv[] = {argv[0], "-o", "ro,fsname=fuse_zeros,subtype=fuse_zeros,max_read=1048576,default_permissions", NULL};
     struct fuse_args args = FUSE_ARGS_INIT(3, fuse_argv);
     struct fuse_session *se = fuse_session_new(&args, &ops, sizeof ops, NULL);
     fuse_opt_free_args(&args);

@@ -3,6 +3,7 @@
     h5py_peer.py read-all   FILE DATASET              ds[()] in one call
     h5py_peer.py first-read FILE DATASET              open the file, read the first 4 KiB of elements
     h5py_peer.py random     FILE DATASET COORDS.npy   one element per coordinate row, each timed
+    h5py_peer.py frame      FILE DATASET INDEX        open the file, read ds[INDEX] (one frame)
 
 Prints one JSON object. Times exclude interpreter start and imports (what a user's
 long-running script pays is the open and the reads), and include opening the file.
@@ -42,6 +43,14 @@ def first_read(path: str, name: str) -> dict:
     return {"seconds": seconds, "nbytes": int(array.nbytes)}
 
 
+def frame(path: str, name: str, index: str) -> dict:
+    t0 = time.perf_counter()
+    with h5py.File(path, "r") as f:
+        array = f[name][int(index)]
+        seconds = time.perf_counter() - t0
+    return {"seconds": seconds, "nbytes": int(array.nbytes)}
+
+
 def random_reads(path: str, name: str, coords_path: str) -> dict:
     coords = np.load(coords_path)
     latencies = np.empty(len(coords), dtype=np.int64)
@@ -57,7 +66,8 @@ def random_reads(path: str, name: str, coords_path: str) -> dict:
 
 
 def main(argv: list[str]) -> int:
-    commands = {"read-all": (read_all, 2), "first-read": (first_read, 2), "random": (random_reads, 3)}
+    commands = {"read-all": (read_all, 2), "first-read": (first_read, 2), "random": (random_reads, 3),
+                "frame": (frame, 3)}
     if len(argv) < 2 or argv[1] not in commands or len(argv) - 2 != commands[argv[1]][1]:
         print(__doc__, file=sys.stderr)
         return 2

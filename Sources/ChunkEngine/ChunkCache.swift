@@ -186,6 +186,14 @@ final class ChunkCache: Sendable {
         return try result.get()
     }
 
+    /// Drops the tiles under `keys` that readers have read (unread read-ahead stays);
+    /// returns how many were dropped. For drop-behind.
+    func dropRead(_ keys: [TileKey]) -> Int {
+        state.withLock { state in
+            keys.reduce(0) { $0 + (state.store.removeIfRead($1) ? 1 : 0) }
+        }
+    }
+
     /// Forgets the tiles of some datasets (their container changed). Loads in flight
     /// finish and are published as usual.
     func remove(datasets: Set<Int>) {

@@ -34,15 +34,20 @@ package final class ChunkEngine: Sendable {
 
     /// The daemon's engine: the Codecs filter pipeline, decoding on a pool of one worker
     /// thread per core (they leave when the engine and its datasets are gone).
-    package convenience init(cacheBytes: Int) {
-        self.init(cacheBytes: cacheBytes, codec: FilterPipelineCodec(), scheduler: PoolDecodeScheduler())
+    /// `dropsStreamedTiles`: the kernel keeps what readers were sent (a read-only mount),
+    /// so tiles a sequential stream has read are dropped (TiledReader+DropBehind.swift).
+    package convenience init(cacheBytes: Int, dropsStreamedTiles: Bool = false) {
+        self.init(cacheBytes: cacheBytes, codec: FilterPipelineCodec(), scheduler: PoolDecodeScheduler(),
+                  dropsStreamedTiles: dropsStreamedTiles)
     }
 
     /// `codec` decodes chunks (tests inject counting or failing ones); `scheduler` runs
     /// cache-filling loads: parallel decode and read-ahead with a concurrent one, every
     /// load on the reading thread with `InlineDecodeScheduler`.
-    package init(cacheBytes: Int, codec: any ChunkCodec, scheduler: any DecodeScheduler = InlineDecodeScheduler()) {
-        context = EngineContext(cacheBytes: cacheBytes, codec: codec, scheduler: scheduler)
+    package init(cacheBytes: Int, codec: any ChunkCodec, scheduler: any DecodeScheduler = InlineDecodeScheduler(),
+                 dropsStreamedTiles: Bool = false) {
+        context = EngineContext(cacheBytes: cacheBytes, codec: codec, scheduler: scheduler,
+                                dropsStreamedTiles: dropsStreamedTiles)
     }
 
     package var cachedBytes: Int { context.cache.cachedBytes }
@@ -70,7 +75,8 @@ package final class ChunkEngine: Sendable {
             peakBytes: cache.peakBytes,
             pooledBytes: context.tilePool.bytes + context.scratchPool.bytes,
             bufferReuses: context.tilePool.reuses.load(ordering: .relaxed),
-            bufferAllocations: context.tilePool.allocations.load(ordering: .relaxed))
+            bufferAllocations: context.tilePool.allocations.load(ordering: .relaxed),
+            droppedBehind: counters.droppedBehind.load(ordering: .relaxed))
     }
 
     /// Prepares reads of one dataset with a fixed-size raw form (`.rawArray` or `.bytes`).

@@ -12,9 +12,12 @@ final class EngineContext: Sendable {
     let tilePool: BufferPool
     /// Buffers for stored (compressed) chunks while they are decoded.
     let scratchPool: BufferPool
+    /// Tiles a sequential stream has read leave the cache (TiledReader+DropBehind.swift).
+    let dropsStreamedTiles: Bool
 
-    init(cacheBytes: Int, codec: any ChunkCodec, scheduler: any DecodeScheduler) {
+    init(cacheBytes: Int, codec: any ChunkCodec, scheduler: any DecodeScheduler, dropsStreamedTiles: Bool = false) {
         cache = ChunkCache(budget: cacheBytes)
+        self.dropsStreamedTiles = dropsStreamedTiles
         self.codec = codec
         self.scheduler = scheduler
         tilePool = BufferPool(limit: min(max(0, cacheBytes) / 8, 64 << 20), exact: true,

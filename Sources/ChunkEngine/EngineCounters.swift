@@ -32,6 +32,8 @@ package struct ChunkEngineStatistics: Sendable, Hashable {
     package var pooledBytes: Int = 0
     package var bufferReuses: Int = 0
     package var bufferAllocations: Int = 0
+    /// Tiles dropped behind sequential streams (engines made with `dropsStreamedTiles`).
+    package var droppedBehind: Int = 0
 }
 
 /// Lock-free counters shared by the engine's datasets.
@@ -43,6 +45,7 @@ final class EngineCounters: Sendable {
     let readAheadWindows = Atomic<Int>(0)
     let nativeIndexes = Atomic<Int>(0)
     let nativeIndexRejected = Atomic<Int>(0)
+    let droppedBehind = Atomic<Int>(0)
 
     static func bump(_ counter: borrowing Atomic<Int>) {
         counter.wrappingAdd(1, ordering: .relaxed)

@@ -85,6 +85,13 @@ struct LRUStore {
         freeSlots.append(slot)
     }
 
+    /// Removes the tile under `key` if a reader has read it; whether it did.
+    mutating func removeIfRead(_ key: TileKey) -> Bool {
+        guard let slot = slotOf[key], let node = nodes[slot], !node.unread else { return false }
+        remove(key)
+        return true
+    }
+
     mutating func removeAll(where shouldRemove: (TileKey) -> Bool) {
         for key in slotOf.keys where shouldRemove(key) { remove(key) }
     }

@@ -62,6 +62,23 @@ package final class RawArrayDataset: Sendable {
         return length
     }
 
+    /// Calls `body` with bytes `offset ..< offset+count` of the file (short at the end,
+    /// empty past it) as pieces of the engine's own buffers, in order, valid only during
+    /// the call: the FUSE layer replies with them without copying. nil (and `body` not
+    /// called) when this dataset's reads cannot be served that way (contiguous, unfiltered
+    /// or narrow chunks): then `read(offset:count:into:)`.
+    package func withSegments<Result>(offset: UInt64, count: Int,
+                                      _ body: ([UnsafeRawBufferPointer]) -> Result) throws(ChunkReadError) -> Result? {
+        guard case .tiled(let tiled) = storage, tiled.servesSegments else { return nil }
+        let length = clamp(offset: offset, count: count)
+        guard length > 0 else { return body([]) }
+        let segments = try tiled.segments(offset: Int(offset), count: length)
+        // The segments hold their tiles until this function returns.
+        return withExtendedLifetime(segments) {
+            body(segments.map { UnsafeRawBufferPointer(rebasing: $0.tile.bytes[$0.range]) })
+        }
+    }
+
     /// Loads the tiles under a byte range into the cache through the engine's scheduler
     /// (on the workers, or right here with an inline scheduler), as read-ahead: bounded by
     /// the cache's read-ahead share. Failures are left for the read that needs the tiles.

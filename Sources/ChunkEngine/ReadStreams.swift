@@ -9,12 +9,22 @@
 /// practically never triggers it (in a file a few hundred reads long it may, rarely). The
 /// least recently used stream makes room for a new one.
 ///
+/// It also says what a stream has left behind (`Decision.behind`): the bytes from where
+/// the stream started up to 8 read sizes before the current read (slack
+/// for requests still in flight and served out of order), each byte reported once, so an
+/// engine whose reads are cached by the kernel can drop those tiles
+/// (TiledReader+DropBehind.swift).
+///
 /// Not thread-safe: the dataset keeps it in a mutex.
 struct ReadStreams {
     struct Stream {
         var id: Int
+        /// Where the stream's first read started.
+        var start: Int
         /// End of the furthest read of the stream.
         var end: Int
+        /// Bytes below this were reported behind.
+        var behindEnd: Int
         /// Read-ahead has been asked up to here.
         var aheadEnd: Int
         var hits: Int
@@ -22,6 +32,9 @@ struct ReadStreams {
     }
 
     static let capacity = 8
+    /// A byte is behind once the stream is this many read sizes past it (8 MiB for 1 MiB
+    /// reads): drop-behind must not drop what a straggling request still needs.
+    static let behindSlackReads = 8
     static let hitsBeforeReadAhead = 2
 
     private(set) var streams: [Stream] = []
@@ -39,6 +52,10 @@ struct ReadStreams {
     struct Decision: Equatable {
         var window: Window?
         var covered = false
+        /// Bytes the stream has passed since the last report, and where the stream started
+        /// (a tile is behind only if the stream read all of it: it starts at or after `start`).
+        var behind: Range<Int>?
+        var start = 0
     }
 
     /// Notes a read of `offset ..< offset+count` of a `fileSize`-byte file; returns the
@@ -54,7 +71,7 @@ struct ReadStreams {
             best = index
         }
         guard let index = best else {
-            let stream = Stream(id: clock, end: end, aheadEnd: end, hits: 0, lastUse: clock)
+            let stream = Stream(id: clock, start: offset, end: end, behindEnd: offset, aheadEnd: end, hits: 0, lastUse: clock)
             if streams.count < Self.capacity {
                 streams.append(stream)
             } else if let oldest = streams.indices.min(by: { streams[$0].lastUse < streams[$1].lastUse }) {
@@ -66,13 +83,23 @@ struct ReadStreams {
         streams[index].end = max(streams[index].end, end)
         streams[index].hits += 1
         streams[index].lastUse = clock
+        var decision = Decision(covered: covered, start: streams[index].start)
+        guard streams[index].hits >= Self.hitsBeforeReadAhead else { return decision }
+        // Slack for requests still in flight behind this one: the kernel's read-ahead keeps
+        // several outstanding, and a multithreaded daemon may serve them in any order.
+        let passed = offset - Self.behindSlackReads * count
+        if passed > streams[index].behindEnd {
+            decision.behind = streams[index].behindEnd ..< passed
+            streams[index].behindEnd = passed
+        }
         let stream = streams[index]
-        guard aheadBytes > 0, stream.hits >= Self.hitsBeforeReadAhead else { return Decision(covered: covered) }
+        guard aheadBytes > 0 else { return decision }
         let want = min(fileSize, stream.end + aheadBytes)
         let from = max(stream.aheadEnd, stream.end)
-        guard want > from, want - from >= min(step, fileSize - from) else { return Decision(covered: covered) }
+        guard want > from, want - from >= min(step, fileSize - from) else { return decision }
         streams[index].aheadEnd = want
-        return Decision(window: Window(stream: stream.id, range: from ..< want), covered: covered)
+        decision.window = Window(stream: stream.id, range: from ..< want)
+        return decision
     }
 
     /// Read-ahead stopped at `position` (the cache's read-ahead share was full): ask again

@@ -95,6 +95,19 @@ struct TileGrid: Sendable {
         (0..<rank).map { min(tileShape[$0], shape[$0] - tile[$0] * tileShape[$0]) }
     }
 
+    /// The bytes of the file from a tile's first element to the end of its last one.
+    func byteSpan(of tile: [Int]) -> Range<Int> {
+        var first = 0
+        var last = 0
+        for d in 0..<rank {
+            let start = tile[d] * tileShape[d]
+            let end = min(start + tileShape[d], shape[d]) - 1
+            first = first * shape[d] + start
+            last = last * shape[d] + end
+        }
+        return (first * elementSize) ..< ((last + 1) * elementSize)
+    }
+
     /// Bytes in a tile's buffer.
     func bufferBytes(of tile: [Int]) -> Int {
         (fullTileBuffers ? tileShape : extent(of: tile)).reduce(elementSize, *)

@@ -25,16 +25,19 @@ struct ReadAheadSizing: Sendable {
 }
 
 extension TiledReader {
-    /// Notes a read for sequential detection and, when it continues a stream, reserves
-    /// and schedules the loads of the tiles ahead of it. Returns whether the stream's
-    /// read-ahead already covered this read's own range.
-    func readAhead(after offset: Int, count: Int) -> Bool {
-        guard sizing.streamAheadBytes > 0 else { return false }
+    /// Notes a read for sequential detection and, when it continues a stream, drops the
+    /// tiles it left behind (`dropsBehind`) and, if `readsAhead`, reserves and schedules
+    /// the loads of the tiles ahead of it. Returns whether the stream's read-ahead already
+    /// covered this read's own range.
+    func noteStream(offset: Int, count: Int, readsAhead: Bool) -> Bool {
+        let aheadBytes = readsAhead ? sizing.streamAheadBytes : 0
+        guard aheadBytes > 0 || dropsBehind else { return false }
         let fileSize = grid.elementCount * grid.elementSize
         let decision = streams.withLock { streams in
-            streams.note(offset: offset, count: count, fileSize: fileSize,
-                         aheadBytes: sizing.streamAheadBytes, step: sizing.step)
+            streams.note(offset: offset, count: count, fileSize: fileSize, aheadBytes: aheadBytes, step: sizing.step)
         }
+        // First, so that the loads scheduled next reuse the buffers it frees.
+        if dropsBehind, let behind = decision.behind { dropBehind(behind, streamStart: decision.start) }
         guard let window = decision.window else { return decision.covered }
         let elementSize = grid.elementSize
         let elements = (window.range.lowerBound / elementSize) ..< ((window.range.upperBound + elementSize - 1) / elementSize)

@@ -8,7 +8,8 @@ import Synchronization
 ///
 /// With a concurrent scheduler a read hands the next tiles it will copy to the workers
 /// while it copies the current one, and a sequential reader's reads start read-ahead
-/// (TiledReader+ReadAhead.swift).
+/// (TiledReader+ReadAhead.swift) and, where the kernel caches what was read, drop the
+/// tiles behind the reader (TiledReader+DropBehind.swift).
 ///
 /// Locks: the fill-tile mutex, the stream table's, the chunk index's, the cache's — none
 /// is held while another is taken, nor during any load.
@@ -39,6 +40,9 @@ final class TiledReader: Sendable {
     /// through the cache: one copy instead of two, and no tile memory.
     let readsUnfilteredChunks: Bool
     static let unfilteredRunBytes = 64 << 10
+    /// Whether tiles a sequential stream has left behind are dropped from the cache
+    /// (TiledReader+DropBehind.swift); unfiltered chunks never enter it.
+    var dropsBehind: Bool { context.dropsStreamedTiles && !readsUnfilteredChunks }
 
     /// Tiles a single read keeps at hand beyond the cache, so that a read crossing narrow
     /// tiles row after row does not fetch each tile once per row.
@@ -60,11 +64,22 @@ final class TiledReader: Sendable {
 
     /// Bytes `offset ..< offset+count` of the file into `out`; the range lies inside the file.
     func read(offset: Int, count: Int, into out: UnsafeMutableRawPointer) throws(ChunkReadError) {
+        try serve(offset: offset, count: count, unfilteredInto: out) { tile, source, length, destination in
+            memcpy(out + destination, tile.bytes.baseAddress! + source, length)
+        }
+    }
+
+    /// Serves bytes `offset ..< offset+count` of the file (inside it): each stretch that
+    /// lies in a tile goes to `take(tile, byte in the tile, length, byte of the range)`, in
+    /// file order; unfiltered chunks are read straight into `unfilteredInto` (which must
+    /// then be given). Streams, read-ahead and drop-behind are noted as for any read.
+    func serve(offset: Int, count: Int, unfilteredInto out: UnsafeMutableRawPointer?,
+               _ take: (Tile, Int, Int, Int) -> Void) throws(ChunkReadError) {
         let elementSize = grid.elementSize
         let end = offset + count
         let elements = (offset / elementSize) ..< ((end + elementSize - 1) / elementSize)
         let concurrent = context.scheduler.isConcurrent && !readsUnfilteredChunks
-        let covered = concurrent && readAhead(after: offset, count: count)
+        let covered = noteStream(offset: offset, count: count, readsAhead: concurrent) && concurrent
 
         // Tiles this read copies after its first, handed to the workers a few at a time
         // (unless the stream's read-ahead has registered them already).
@@ -93,6 +108,7 @@ final class TiledReader: Sendable {
                     current = currentLocation == nil ? makeFillTile() : nil
                 }
                 if let location = currentLocation {
+                    guard let out else { throw ChunkReadError("dataset \(path): unfiltered chunks need a buffer (engine bug)") }
                     try copyUnfiltered(location, tile: run.tile, from: source, count: to - from, into: out + (from - offset))
                     return
                 }
@@ -118,11 +134,11 @@ final class TiledReader: Sendable {
             }
             guard let tile = current else { return }
             let bytes = tile.bytes
-            guard let base = bytes.baseAddress, source + (to - from) <= bytes.count else {
+            guard bytes.baseAddress != nil, source + (to - from) <= bytes.count else {
                 throw ChunkReadError("dataset \(path): tile \(run.tile) holds \(bytes.count) bytes, "
                                      + "needed \(source + (to - from)) (engine bug)")
             }
-            memcpy(out + (from - offset), base + source, to - from)
+            take(tile, source, to - from, from - offset)
         }
     }
 

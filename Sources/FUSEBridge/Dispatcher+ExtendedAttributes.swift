@@ -33,6 +33,7 @@ package func extendedAttributeReply(_ value: [UInt8], bufferSize: Int) throws(FS
 
 extension Dispatcher {
     package func doGetExtendedAttribute(_ node: NodeID, name: String, size: Int) throws(FSError) -> ExtendedAttributeReply {
+        guard isSupportedExtendedAttributeName(name) else { throw unsupportedExtendedAttribute(name) }
         let value: [UInt8] = if node == rootNode && name == daemonPIDAttribute {
             Array(String(getpid()).utf8)
         } else if node == rootNode && name == containerPathAttribute && !configuration.containerPath.isEmpty {

@@ -65,6 +65,7 @@ extension Dispatcher {
               info: UnsafeMutablePointer<fuse_file_info>?) {
         let operation = "READ \(node) offset \(offset) size \(size)"
         guard let handle = info?.pointee.fh else { return replyError(request, FSError(EBADF, "no handle"), operation) }
+        if replyFromSegments(request, node: node, handle: handle, offset: offset, size: size, operation: operation) { return }
         readBuffers.with(size: size) { buffer in
             do throws(FSError) {
                 let count = try doRead(node, handle: handle, offset: offset, into: buffer)

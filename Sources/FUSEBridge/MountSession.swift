@@ -21,11 +21,14 @@ package final class MountSession {
 
     /// `options` are the `-o` mount options for fuse_session_new
     /// (e.g. "ro", "fsname=...", "max_read=1048576"); libfuse prints its own
-    /// complaint about options it does not know.
+    /// complaint about options it does not know. `default_permissions` is always
+    /// added: the kernel checks the modes and owners shown (there are no ACLs,
+    /// ExtendedAttributeNamespaces.swift).
     package init(dispatcher: Dispatcher, options: [String]) throws(SessionError) {
         self.dispatcher = dispatcher
         var arguments = ["h5mount"]
-        if !options.isEmpty { arguments += ["-o", options.joined(separator: ",")] }
+        let kernelOptions = options.contains("default_permissions") ? options : options + ["default_permissions"]
+        arguments += ["-o", kernelOptions.joined(separator: ",")]
         var operations = lowLevelOperations()
         let userdata = Unmanaged.passUnretained(dispatcher).toOpaque()
         var cArguments = arguments.map { strdup($0) }

@@ -25,11 +25,11 @@ extension Dispatcher {
         want(FUSE_CAP_SPLICE_MOVE, false)
         // Link targets never change under a read-only mount.
         want(FUSE_CAP_CACHE_SYMLINKS, filesystem.isReadOnly)
-        // With POSIX ACL support the kernel asks for system.posix_acl_* once per inode and
-        // caches the answer (there are none); without it, `ls -l` sends two GETXATTR round
-        // trips per file, every time. It also turns on kernel permission checks, which the
-        // modes we show (0755 / 0444) already describe.
-        want(FUSE_CAP_POSIX_ACL, true)
+        // No POSIX ACLs: with them the kernel asks system.posix_acl_access of every inode
+        // (for permission checks), one round trip per file on a fresh mount. Permission
+        // checks stay the kernel's through `default_permissions` (MountSession), and ACL
+        // names answer EOPNOTSUPP, so `ls -l` stops asking (ExtendedAttributeNamespaces).
+        want(FUSE_CAP_POSIX_ACL, false)
         log.debug("INIT max_read \(connection.max_read) max_write \(connection.max_write) "
                   + "max_readahead \(connection.max_readahead) want 0x\(String(connection.want, radix: 16))")
     }

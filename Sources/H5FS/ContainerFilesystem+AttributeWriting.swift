@@ -80,6 +80,8 @@ extension ContainerFilesystem {
             throw FSError(EPERM, "node \(id): sidecars and symbolic links have no attributes of their own")
         case .unreadable(let path, let reason):
             throw FSError(EIO, "\(path): \(reason)")
+        case .view, .frames:
+            throw FSError(EPERM, "node \(id): views have no attributes of their own")
         case .dataset, .directory, .sidecar, .externalRoot:
             throw FSError(EROFS, "node \(id): external files are read-only")
         }

@@ -5,10 +5,12 @@ import H5Model
 extension ContainerFilesystem {
     /// The node of a dataset, made on first sight: its description is read once,
     /// and text or JSON renderings are rendered then (their size is their length).
-    func datasetNode(file: MountedFile, path: H5Path, info: ObjectInfo) throws(StoreError) -> Node {
+    /// `summary`: its type and shape when a listing has read them already.
+    func datasetNode(file: MountedFile, path: H5Path, info: ObjectInfo,
+                     summary: DatasetSummary? = nil) throws(StoreError) -> Node {
         let key = NodeKey.object(file: file.index, address: info.address)
         if let known = nodes.node(forKey: key) { return known }
-        let made = try makeDatasetNode(file: file, path: path, info: info)
+        let made = try makeDatasetNode(file: file, path: path, info: info, summary: summary)
         do {
             return try nodes.node(forKey: key) { id in made.withID(id) }
         } catch {
@@ -17,9 +19,11 @@ extension ContainerFilesystem {
     }
 
     /// A dataset's node, not yet in the table (its id is set when it is put there).
-    func makeDatasetNode(file: MountedFile, path: H5Path, info: ObjectInfo) throws(StoreError) -> Node {
+    func makeDatasetNode(file: MountedFile, path: H5Path, info: ObjectInfo,
+                         summary known: DatasetSummary? = nil) throws(StoreError) -> Node {
         let reader = file.reader
-        let summary = try reader.datasetSummary(at: path)
+        let summary: DatasetSummary
+        if let known { summary = known } else { summary = try reader.datasetSummary(at: path) }
         let rendering = summary.type.rendering(rank: summary.shape?.count)
         let allAttributes = info.attributeCount > 0 ? try reader.attributes(of: path) : []
         let attributes = allAttributes.filter { NameRules.isVisibleAttribute($0.name) }

@@ -32,10 +32,14 @@ extension ContainerFilesystem {
                     return sidecar
                 }
             }
+            if let view = try viewNode(named: name, in: path, file: file, address: address) { return view }
             if fileIndex == 0, path.components.isEmpty, name == NameRules.externalDirectory {
                 return try externalRootNode()
             }
             throw FSError.notFound(path.appending(name).description)
+        case .frames(let frames):
+            guard let node = frames.node(named: name) else { throw FSError.notFound(name) }
+            return node
         default:
             throw FSError(ENOTDIR, "node \(directory.id) is not a directory")
         }
@@ -61,16 +65,21 @@ extension ContainerFilesystem {
                 logFailure("cannot list \(path)", failure)
                 throw failure
             }
+            // The objects that need nodes, described in one reader call.
+            let described = describeNewObjects(links, file: file, directory: path)
             var out: [DirectoryEntry] = []
             var taken = Set<String>()
             var sidecars: [DirectoryEntry] = []
+            var views: [DirectoryEntry] = []
             for link in links {
                 if fileIndex == 0, path.components.isEmpty, link.name == NameRules.unlinkedGroup { continue }
                 guard NameRules.isValidFileName(link.name) else {
                     logOnce("\(file.reader.filePath): \(path): left out a link whose name is not a valid file name (\(link.name.utf8.count) bytes)")
                     continue
                 }
-                guard let node = try node(for: link, in: file, directory: path, address: address) else { continue }
+                let description = addressOf(link).flatMap { described[$0] }
+                guard let node = try node(for: link, in: file, directory: path, address: address,
+                                          described: description) else { continue }
                 taken.insert(link.name)
                 out.append(DirectoryEntry(name: link.name, attributes: node.attributes))
                 let sidecarName = link.name + NameRules.sidecarSuffix
@@ -78,12 +87,13 @@ extension ContainerFilesystem {
                    let sidecar = try datasetSidecar(of: node, file: file, address: addressOf(link)) {
                     sidecars.append(DirectoryEntry(name: sidecarName, attributes: sidecar.attributes))
                 }
+                views += try viewEntries(of: node, named: link.name)
             }
             if let sidecar = try groupSidecar(file: file, path: path, address: address) {
                 sidecars.append(DirectoryEntry(name: NameRules.sidecarSuffix, attributes: sidecar.attributes))
             }
-            // Real objects named like a sidecar shadow it.
-            for sidecar in sidecars where !taken.contains(sidecar.name) {
+            // Real objects named like a sidecar or a view shadow it.
+            for sidecar in sidecars + views where !taken.contains(sidecar.name) {
                 out.append(sidecar)
                 taken.insert(sidecar.name)
             }
@@ -93,6 +103,8 @@ extension ContainerFilesystem {
                 }
             }
             return out
+        case .frames(let frames):
+            return frames.entries()
         default:
             throw FSError(ENOTDIR, "node \(directory.id) is not a directory")
         }
@@ -120,8 +132,10 @@ extension ContainerFilesystem {
     }
 
     /// The node a link of group `directory` (at `address`) stands for; nil for links
-    /// that are not shown (user-defined classes, named datatypes).
-    func node(for link: Link, in file: MountedFile, directory: H5Path, address: UInt64) throws(FSError) -> Node? {
+    /// that are not shown (user-defined classes, named datatypes). `described`: what a
+    /// listing has read about a hard link's object already (else it is asked by path).
+    func node(for link: Link, in file: MountedFile, directory: H5Path, address: UInt64,
+              described: ObjectDescription? = nil) throws(FSError) -> Node? {
         let path = directory.appending(link.name)
         switch link.target {
         case .hard(let objectAddress):
@@ -130,10 +144,14 @@ extension ContainerFilesystem {
                 return try groupNode(known, orAliasAt: path, in: file, directory: directory, parent: address)
             }
             let info: ObjectInfo
-            do {
-                info = try file.reader.object(at: path)
-            } catch {
-                return try unreadableNode(file: file, parent: address, path: path, error: error)
+            if let described {
+                info = described.info
+            } else {
+                do {
+                    info = try file.reader.object(at: path)
+                } catch {
+                    return try unreadableNode(file: file, parent: address, path: path, error: error)
+                }
             }
             switch info.kind {
             case .group:
@@ -146,7 +164,7 @@ extension ContainerFilesystem {
                 return try groupNode(group, orAliasAt: path, in: file, directory: directory, parent: address)
             case .dataset:
                 do {
-                    return try datasetNode(file: file, path: path, info: info)
+                    return try datasetNode(file: file, path: path, info: info, summary: described?.summary)
                 } catch {
                     return try unreadableNode(file: file, parent: address, path: path, error: error)
                 }

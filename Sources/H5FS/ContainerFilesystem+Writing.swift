@@ -21,6 +21,7 @@ extension ContainerFilesystem: WritableFilesystemOperations {
     package func removeDirectory(parent: NodeID, name: String) throws(FSError) {
         let (directory, path) = try writableTarget(parent, name)
         let node = try child(of: directory, named: name)
+        try refuseViewChange(node, path.description)
         guard case .directory(_, let canonical, let address, _) = node.kind, canonical == path else {
             throw FSError(ENOTDIR, "\(path): not a directory")
         }
@@ -47,6 +48,7 @@ extension ContainerFilesystem: WritableFilesystemOperations {
         switch node.kind {
         case .directory, .externalRoot: throw FSError(EISDIR, "\(path): is a directory")
         case .sidecar: throw FSError(EPERM, "\(path): a sidecar goes with its dataset")
+        case .view, .frames: try refuseViewChange(node, path.description)
         default: break
         }
         let link = try link(named: name, in: path.parent, file: files.container)
@@ -109,6 +111,7 @@ extension ContainerFilesystem: WritableFilesystemOperations {
         let pendingSource = writes.pendingNode(in: source.parent, named: name)
         let sourceNode: Node
         if let pendingSource { sourceNode = try existing(pendingSource) } else { sourceNode = try child(of: sourceDirectory, named: name) }
+        try refuseViewChange(sourceNode, source.description)
         let targetNode = writes.pendingNode(in: target.parent, named: newName).flatMap { nodes.node($0) }
             ?? (try? child(of: targetDirectory, named: newName))
         if let targetNode {
@@ -191,6 +194,8 @@ extension ContainerFilesystem: WritableFilesystemOperations {
             return (directory, path.appending(name))
         case .directory, .externalRoot:
             throw FSError(EXDEV, "\(name): external files are read-only")
+        case .frames:
+            throw FSError(EPERM, "\(name): a frames directory is read-only")
         default:
             throw FSError(ENOTDIR, "node \(parent) is not a directory")
         }

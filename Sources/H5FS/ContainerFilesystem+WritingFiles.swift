@@ -105,6 +105,7 @@ extension ContainerFilesystem {
     package func setAttributes(_ node: NodeID, handle: UInt64?, _ changes: AttributeChanges) throws(FSError) -> NodeAttributes {
         let target = try existing(node)
         guard let writes else { throw FSError.readOnly("node \(node)") }
+        try refuseViewChange(target, "node \(node)")
         if let size = changes.size, case .sidecar = target.kind {
             try truncateSidecar(node, handle: handle, to: size)
         } else if let size = changes.size {

@@ -16,6 +16,8 @@ package final class ContainerFilesystem: FilesystemOperations {
     let options: MountOptions
     let files: MountedFiles
     let nodes = NodeTable()
+    /// Where the ids of frame files lead (`-o frames`): frames directories reserve blocks of ids.
+    let frameBlocks = FrameBlocks()
     let engine: ChunkEngine
     let log: @Sendable (String) -> Void
     /// The write side; nil on a read-only mount.
@@ -68,7 +70,9 @@ package final class ContainerFilesystem: FilesystemOperations {
         self.writes = writes
         self.log = log
         self.files = MountedFiles(container: container, opener: opener)
-        self.engine = ChunkEngine(cacheBytes: options.cacheBytes)
+        // A read-only mount opens files with keep_cache: the kernel's page cache keeps
+        // what a stream was sent, so the engine need not keep those tiles too.
+        self.engine = ChunkEngine(cacheBytes: options.cacheBytes, dropsStreamedTiles: writes == nil)
         let rootInfo: ObjectInfo
         do {
             rootInfo = try container.object(at: .root)
@@ -142,10 +146,10 @@ package final class ContainerFilesystem: FilesystemOperations {
             return try openForWriting(target, flags: flags)
         }
         switch target.kind {
-        case .dataset, .sidecar: break
+        case .dataset, .sidecar, .view: break
         case .unreadable(let path, let reason):
             throw FSError(EIO, "\(path): \(reason)")
-        case .directory, .externalRoot: throw FSError(EISDIR, "node \(node) is a directory")
+        case .directory, .externalRoot, .frames: throw FSError(EISDIR, "node \(node) is a directory")
         case .symlink: throw FSError(ELOOP, "node \(node) is a symbolic link")
         }
         let handle = nextHandle()
@@ -178,7 +182,8 @@ package final class ContainerFilesystem: FilesystemOperations {
         return try writes.passingGate(node) { () throws(FSError) -> Int in try readCurrent(node, offset: offset, into: buffer) }
     }
 
-    private func readCurrent(_ node: NodeID, offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(FSError) -> Int {
+    /// The bytes of a file as they are now (a view reads its dataset's file through this).
+    func readCurrent(_ node: NodeID, offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(FSError) -> Int {
         if let open = writes?.active(node), let typed = open.typed, typed.isChanged {
             return try readTyped(node, typed, path: open.path, offset: offset, into: buffer)
         }
@@ -194,6 +199,7 @@ package final class ContainerFilesystem: FilesystemOperations {
         case .dataset(_, let p, let c, _): content = c; path = p
         case .sidecar(_, let p, let c): content = c; path = p
         case .unreadable(let p, let reason): throw FSError(EIO, "\(p): \(reason)")
+        case .view(let view): return try readView(view, offset: offset, into: buffer)
         default: throw FSError(EISDIR, "node \(node) is not a regular file")
         }
         switch content {
@@ -246,7 +252,8 @@ package final class ContainerFilesystem: FilesystemOperations {
     // MARK: - Helpers shared by the extensions
 
     func existing(_ id: NodeID) throws(FSError) -> Node {
-        guard let node = nodes.node(id) else { throw FSError(ENOENT, "unknown node \(id)") }
+        // Frame files are not in the node table: their ids lead to their frames directory.
+        guard let node = nodes.node(id) ?? frameBlocks.node(id) else { throw FSError(ENOENT, "unknown node \(id)") }
         return node
     }
 

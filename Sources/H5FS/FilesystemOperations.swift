@@ -86,6 +86,11 @@ package protocol FilesystemOperations: Sendable {
     /// The same read into the caller's buffer (its size is the read's size); returns the byte
     /// count. The adapter reuses one buffer per thread: no allocation, one copy less.
     func read(_ node: NodeID, handle: UInt64, offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(FSError) -> Int
+    /// The same read as pieces of the filesystem's own memory, valid only during `body`, so
+    /// the adapter replies without copying; nil when it cannot (then `read(into:)`).
+    /// FilesystemOperations+Segments.swift.
+    func withReadSegments<Result>(_ node: NodeID, handle: UInt64, offset: UInt64, size: Int,
+                                  _ body: ([UnsafeRawBufferPointer]) -> Result) throws(FSError) -> Result?
     func release(_ node: NodeID, handle: UInt64)
     /// Value of an extended attribute ("user.NAME"); ENODATA when absent.
     func extendedAttribute(_ node: NodeID, name: String) throws(FSError) -> [UInt8]

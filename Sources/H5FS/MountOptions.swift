@@ -20,6 +20,10 @@ package struct MountOptions: Sendable, Hashable {
     /// (`-o hdf5_timeout=`, default 10); nil (`hdf5_timeout=0`): libhdf5 runs unguarded in
     /// the daemon (docs/hdf5-store.md, "Containment").
     package var hdf5TimeLimit: Double? = 10
+    /// `-o frames`: `NAME.frames/` beside each typed dataset of rank 3 or more (docs/mapping.md, "Views").
+    package var frames: Bool = false
+    /// `-o npy`: `NAME.npy` beside each typed dataset (and frame), a NumPy file of its raw array.
+    package var npy: Bool = false
     package init(readOnly: Bool = true, cacheBytes: Int = 256 << 20, uid: UInt32 = 0, gid: UInt32 = 0,
                  compression: Compression = .standard, chunkSize: Int = 1 << 20, inplace: Bool = false) {
         self.readOnly = readOnly; self.cacheBytes = cacheBytes; self.uid = uid; self.gid = gid

@@ -13,6 +13,10 @@ enum NodeKey: Hashable, Sendable {
     case sidecar(file: FileIndex, address: UInt64)
     case link(file: FileIndex, parent: UInt64, name: String)
     case externalRoot
+    /// A view of a dataset (`-o npy`, `-o frames`, docs/mapping.md "Views"): the dataset's node
+    /// and the view's role. Frame files have no key: their ids are arithmetic in the block of
+    /// ids their `FramesDirectory` reserved.
+    case view(dataset: NodeID, role: ViewRole)
 }
 
 /// What a node is, with everything needed to serve it. Immutable once made:
@@ -29,6 +33,10 @@ enum NodeKind: Sendable {
     case symlink(target: String)
     /// An object libhdf5 could not describe: it lists, and answers EIO when opened.
     case unreadable(path: H5Path, reason: String)
+    /// `NAME.frames/` (`-o frames`): one file per index of the dataset's first dimension.
+    case frames(FramesDirectory)
+    /// A read-only file showing a dataset another way: `NAME.npy`, a frame file, a frames sidecar.
+    case view(DatasetView)
 }
 
 /// The bytes of a regular file node.
@@ -60,7 +68,7 @@ final class Node: Sendable {
 
     var isDirectory: Bool {
         switch kind {
-        case .directory, .externalRoot: return true
+        case .directory, .externalRoot, .frames: return true
         default: return false
         }
     }

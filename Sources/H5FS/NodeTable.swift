@@ -89,6 +89,15 @@ final class NodeTable: Sendable {
         }
     }
 
+    /// `count` consecutive fresh ids, for nodes whose ids are arithmetic (the frame files of a
+    /// `FramesDirectory`): they are never handed out to anything else.
+    func reserveIDs(_ count: UInt64) -> NodeID {
+        state.withLock { s in
+            defer { s.nextID += count }
+            return s.nextID
+        }
+    }
+
     /// Every node, for the rare walks that rewrite paths after a directory rename.
     var allNodes: [Node] { state.withLock { Array($0.byID.values) } }
 

@@ -18,6 +18,11 @@ package protocol ContainerReader: AnyObject, Sendable {
     func dataset(at path: H5Path) throws(StoreError) -> DatasetInfo
     /// Type and shape only (see `DatasetSummary`); a default implementation calls `dataset(at:)`.
     func datasetSummary(at path: H5Path) throws(StoreError) -> DatasetSummary
+    /// What a directory listing needs of the objects that hard links lead to (`path` is the
+    /// link's path, `address` its target): each object's info and, for a dataset, its type
+    /// and shape; one result per object, in order. A default implementation calls
+    /// `object(at:)` and `datasetSummary(at:)`.
+    func describeObjects(_ objects: [(path: H5Path, address: UInt64)]) -> [Result<ObjectDescription, StoreError>]
     /// User-visible attributes of an object, in name order. Reserved `h5mount.*` ones included;
     /// the filesystem decides what to hide.
     func attributes(of path: H5Path) throws(StoreError) -> [Attribute]
@@ -179,7 +184,25 @@ package struct DatasetSummary: Sendable, Hashable {
     package init(type: DataType, shape: [UInt64]?) { self.type = type; self.shape = shape }
 }
 
+/// An object as a directory listing sees it (`ContainerReader.describeObjects`).
+package struct ObjectDescription: Sendable, Hashable {
+    package var info: ObjectInfo
+    /// Type and shape, for a dataset.
+    package var summary: DatasetSummary?
+    package init(info: ObjectInfo, summary: DatasetSummary?) { self.info = info; self.summary = summary }
+}
+
 extension ContainerReader {
+    /// Readers that can answer more cheaply (one call, no path walks) override this.
+    package func describeObjects(_ objects: [(path: H5Path, address: UInt64)]) -> [Result<ObjectDescription, StoreError>] {
+        objects.map { object in
+            Result { () throws(StoreError) -> ObjectDescription in
+                let info = try self.object(at: object.path)
+                return ObjectDescription(info: info, summary: info.kind == .dataset ? try datasetSummary(at: object.path) : nil)
+            }
+        }
+    }
+
     /// Readers that can answer more cheaply than `dataset(at:)` override this.
     package func datasetSummary(at path: H5Path) throws(StoreError) -> DatasetSummary {
         let info = try dataset(at: path)

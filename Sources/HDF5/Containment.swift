@@ -10,13 +10,15 @@ package final class Containment: Sendable {
     struct Key: Hashable {
         enum Operation: UInt8 {
             case list = 1, lookup, object, summary, dataset, attributes, read
+            /// `describeObjects`: the object opened by the address its link holds.
+            case describe
             /// How the log line says it: "libhdf5 crashed (SIGSEGV) while listing /entry".
             var verb: String {
                 switch self {
                 case .list: "listing"
                 case .lookup: "looking up"
                 case .object: "reading the object header of"
-                case .summary, .dataset: "describing"
+                case .summary, .dataset, .describe: "describing"
                 case .attributes: "reading the attributes of"
                 case .read: "reading"
                 }

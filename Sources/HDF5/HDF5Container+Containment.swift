@@ -31,6 +31,11 @@ extension HDF5Container {
         }
     }
 
+    /// `contained` for a caller that holds the gate already (a batch under one hold).
+    func admitLocked(_ key: Containment.Key, trial: () -> Void) throws(StoreError) {
+        if let containment { try admit(key, containment, remember: true, trial) }
+    }
+
     /// Throws the recorded failure, or tries what is not covered. Caller holds the gate.
     private func admit(_ key: Containment.Key, _ containment: Containment, remember: Bool,
                        _ trial: () -> Void) throws(StoreError) {
@@ -115,8 +120,10 @@ extension HDF5Container {
         var groups: [(H5Path, UInt64)] = []
         guard let links = steps.run(Containment.Key(.list, group).bytes, { try? linksLocked(group) }) else { return [] }
         for link in links {
-            guard case .hard = link.target else { continue }
+            guard case .hard(let address) = link.target else { continue }
             let path = group.appending(link.name)
+            // A listing describes each object by address (describeObjects), a lookup by path.
+            steps.run(Containment.Key(.describe, path).bytes) { _ = try? describeObject(at: address, path: path) }
             guard let info = steps.run(Containment.Key(.object, path).bytes, { try? objectLocked(path) }) else {
                 continue
             }

@@ -11,19 +11,9 @@ extension HDF5Container {
     func objectLocked(_ path: H5Path) throws(StoreError) -> ObjectInfo {
         let bytes = try bytePath(path)
         var info = H5O_info_t()
-        let fields = UInt32(H5O_INFO_BASIC | H5O_INFO_TIME | H5O_INFO_NUM_ATTRS)
-        try check(H5Oget_info_by_name2(fileID, bytes, &info, fields, h5m_p_default()),
+        try check(H5Oget_info_by_name2(fileID, bytes, &info, ObjectInfo.fields, h5m_p_default()),
                   .unreadable, "\(path): object")
-        let kind: ObjectKind
-        switch info.type {
-        case H5O_TYPE_GROUP: kind = .group
-        case H5O_TYPE_DATASET: kind = .dataset
-        case H5O_TYPE_NAMED_DATATYPE: kind = .namedDatatype
-        default: kind = .unknown
-        }
-        return ObjectInfo(kind: kind, address: UInt64(info.addr), referenceCount: Int(info.rc),
-                          modificationTime: info.mtime == 0 ? nil : Int64(info.mtime),
-                          attributeCount: Int(info.num_attrs))
+        return ObjectInfo(info)
     }
 
     package func links(in group: H5Path) throws(StoreError) -> [Link] {

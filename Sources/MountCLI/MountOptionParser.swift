@@ -75,6 +75,10 @@ package func parseMountOptions(_ groups: [String], uid: UInt32, gid: UInt32) thr
                 throw badValue(key, text, "seconds, 0 to turn containment off")
             }
             parsed.filesystem.hdf5TimeLimit = seconds == 0 ? nil : seconds
+        case ("frames", nil):
+            parsed.filesystem.frames = true
+        case ("npy", nil):
+            parsed.filesystem.npy = true
         case ("cache_size", let text?):
             guard let bytes = parseByteCount(text) else { throw badValue(key, text, "a byte count such as 512M") }
             parsed.filesystem.cacheBytes = bytes

@@ -3,7 +3,9 @@
 // (the real benchmark harness is `make bench`).
 //
 //   h5bench-engine FILE DATASET [read=1048576] [cache=268435456] [readers=1] [passes=1]
-//                  [mode=into|array|random] [workers=N|inline]
+//                  [mode=into|array|random] [workers=N|inline] [dropbehind=0|1]
+//
+// dropbehind=1 makes the engine a read-only mount's: tiles a stream has read leave the cache.
 //
 // readers > 1 streams the dataset with that many threads at once, each over its own slice.
 import ChunkEngine
@@ -51,7 +53,7 @@ func maxRSSMiB() -> Double {
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 3 else {
-    fail("usage: h5bench-engine FILE DATASET [read=BYTES] [cache=BYTES] [readers=N] [passes=N] [mode=into|array|random] [workers=N|inline]")
+    fail("usage: h5bench-engine FILE DATASET [read=BYTES] [cache=BYTES] [readers=N] [passes=N] [mode=into|array|random] [workers=N|inline] [dropbehind=0|1]")
 }
 var options: [String: String] = [:]
 for argument in arguments.dropFirst(3) {
@@ -64,14 +66,17 @@ let cacheBytes = Int(options["cache"] ?? "") ?? (256 << 20)
 let readers = max(1, Int(options["readers"] ?? "") ?? 1)
 let passes = max(1, Int(options["passes"] ?? "") ?? 1)
 let mode = options["mode"] ?? "into"
+let dropsBehind = options["dropbehind"] == "1"
 
 let engine: ChunkEngine
 switch options["workers"] {
-case nil: engine = ChunkEngine(cacheBytes: cacheBytes)
-case "inline": engine = ChunkEngine(cacheBytes: cacheBytes, codec: FilterPipelineCodec(), scheduler: InlineDecodeScheduler())
+case nil: engine = ChunkEngine(cacheBytes: cacheBytes, dropsStreamedTiles: dropsBehind)
+case "inline": engine = ChunkEngine(cacheBytes: cacheBytes, codec: FilterPipelineCodec(), scheduler: InlineDecodeScheduler(),
+                                    dropsStreamedTiles: dropsBehind)
 case let text?:
     guard let workers = Int(text) else { fail("bad workers \(text)") }
-    engine = ChunkEngine(cacheBytes: cacheBytes, codec: FilterPipelineCodec(), scheduler: PoolDecodeScheduler(workers: workers))
+    engine = ChunkEngine(cacheBytes: cacheBytes, codec: FilterPipelineCodec(), scheduler: PoolDecodeScheduler(workers: workers),
+                         dropsStreamedTiles: dropsBehind)
 }
 
 let container: HDF5Container
@@ -170,7 +175,7 @@ for pass in 1...passes {
     let timing = "pass \(pass): \(bytes / 1_000_000) MB in \(fixed(seconds, 3)) s = \(fixed(rate)) MB/s "
         + "(cpu \(fixed(cpu, 2)) s, \(fixed(cpu / seconds, 2)) cores); "
     let counts = "loads \(stats.chunkLoads) direct \(stats.directChunkReads) scheduled \(stats.scheduledLoads) "
-        + "ahead \(stats.readAheadTiles) unused \(stats.readAheadUnused) locate \(stats.locateCalls) "
+        + "ahead \(stats.readAheadTiles) unused \(stats.readAheadUnused) behind \(stats.droppedBehind) locate \(stats.locateCalls) "
     let memory = "peak \(stats.peakBytes >> 20) MiB reuse \(stats.bufferReuses)/alloc \(stats.bufferAllocations) "
         + "maxrss \(fixed(maxRSSMiB())) MiB"
     print(timing + counts + memory + " sum \(sums.values.reduce(0, &+))")

@@ -34,6 +34,10 @@ struct H5Mount: ParsableCommand {
                                   that crashes or takes longer than S seconds (default 10)
                                   makes its object answer EIO; 0 turns this off
               mkdir               create a missing mount point; removed after unmount
+              frames              NAME.frames/ beside each typed dataset of rank >= 3:
+                                  one read-only file per frame, 000000.raw ...
+              npy                 NAME.npy beside each typed dataset (and frame): a NumPy
+                                  file for numpy.load(path, mmap_mode="r")
               debug               as -d: foreground, one log line per request
               uid=N, gid=N        owner shown for every file (default: you)
               allow_other, allow_root, default_permissions, auto_unmount, fsname=,

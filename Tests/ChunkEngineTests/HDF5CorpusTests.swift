@@ -160,8 +160,7 @@ final class HDF5CorpusTests: XCTestCase {
     }
 
     private func runPython(_ source: String) throws {
-        let python = "/tmp/venv-probe/bin/python"
-        guard FileManager.default.isExecutableFile(atPath: python) else { throw XCTSkip("no h5py venv") }
+        let python = try Corpus.pythonPath()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = ["-c", source]

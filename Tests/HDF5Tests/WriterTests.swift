@@ -1,5 +1,6 @@
 import Foundation
 import H5Model
+import TestSupport
 import HDF5
 import XCTest
 
@@ -277,8 +278,7 @@ final class WriterTests: XCTestCase {
 
     private func runPython(_ script: String) throws {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: ProcessInfo.processInfo.environment["H5MOUNT_PYTHON"]
-                                    ?? "/tmp/venv-probe/bin/python")
+        process.executableURL = URL(fileURLWithPath: try Corpus.pythonPath())
         process.arguments = ["-c", script]
         let errors = Pipe()
         process.standardError = errors

@@ -96,6 +96,18 @@ final class MountOptionParserTests: XCTestCase {
         XCTAssertEqual(usageError("hdf5_timeout"), "h5mount: mount option 'hdf5_timeout' needs a value (hdf5_timeout=...)")
     }
 
+    func testViewOptions() throws {
+        XCTAssertFalse(try parse("ro").filesystem.frames, "no views unless asked for")
+        XCTAssertFalse(try parse("ro").filesystem.npy)
+        XCTAssertTrue(try parse("frames").filesystem.frames)
+        XCTAssertFalse(try parse("frames").filesystem.npy)
+        let both = try parse("ro,frames", "npy")
+        XCTAssertTrue(both.filesystem.frames && both.filesystem.npy && both.filesystem.readOnly)
+        XCTAssertEqual(both.fuseOptions, [], "h5mount options never reach libfuse")
+        XCTAssertEqual(usageError("npy=1"), "h5mount: unknown mount option 'npy=1' (see h5mount --help)")
+        XCTAssertEqual(usageError("frames=yes"), "h5mount: unknown mount option 'frames=yes' (see h5mount --help)")
+    }
+
     func testFUSEOptionsPassThroughAndReplaceDefaults() throws {
         let parsed = try parse("allow_other,default_permissions", "fsname=mydata,subtype=x,max_read=128K,noatime")
         XCTAssertEqual(parsed.fuseOptions,

@@ -1,6 +1,7 @@
 import ChunkEngine
 import Foundation
 import H5Model
+import TestSupport
 import XCTest
 
 struct RealChunkFilesError: Error { var message: String }
@@ -19,20 +20,15 @@ struct RealChunkFiles {
         var itemSize: Int
     }
 
-    static let python = "/tmp/venv-probe/bin/python"
-
     let file: String
     let datasets: [Dataset]
 
-    /// Writes the files into `directory`; throws XCTSkip when h5py is not available.
+    /// Writes the files into `directory` with the tests' h5py (TestSupport.Corpus.pythonPath).
     init(directory: URL) throws {
-        guard FileManager.default.isExecutableFile(atPath: Self.python) else {
-            throw XCTSkip("no h5py venv at \(Self.python)")
-        }
         let script = directory.appendingPathComponent("make.py")
         try Self.script.write(to: script, atomically: true, encoding: .utf8)
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.python)
+        process.executableURL = URL(fileURLWithPath: try Corpus.pythonPath())
         process.arguments = [script.path, directory.path]
         let errors = Pipe()
         process.standardError = errors

@@ -1,0 +1,43 @@
+import ChunkEngine
+import Glibc
+
+extension FilesystemOperations {
+    /// Filesystems without memory of their own to lend (test doubles): always a copy.
+    package func withReadSegments<Result>(_ node: NodeID, handle: UInt64, offset: UInt64, size: Int,
+                                          _ body: ([UnsafeRawBufferPointer]) -> Result) throws(FSError) -> Result? {
+        nil
+    }
+}
+
+extension ContainerFilesystem {
+    /// Reads of datasets whose decoded tiles the chunk engine can lend (frames, 1-D chunks,
+    /// long rows; RawArrayDataset.withSegments), on a read-only mount: the FUSE reply is
+    /// written from the tiles themselves. Writable mounts always copy (the write path's
+    /// gates and spools decide what a read sees there).
+    package func withReadSegments<Result>(_ node: NodeID, handle: UInt64, offset: UInt64, size: Int,
+                                          _ body: ([UnsafeRawBufferPointer]) -> Result) throws(FSError) -> Result? {
+        guard writes == nil, size > 0 else { return nil }
+        guard case .dataset(_, let path, let content, _) = try existing(node).kind else { return nil }
+        let dataset: RawArrayDataset
+        switch content {
+        case .rawArray(let known):
+            dataset = known
+        case .lazyRawArray(let lazy):
+            do {
+                dataset = try lazy.resolved()
+            } catch {
+                log("read error: \(error.message)")
+                throw error
+            }
+        case .rendered:
+            return nil
+        }
+        do {
+            return try dataset.withSegments(offset: offset, count: size, body)
+        } catch {
+            let failure = FSError(EIO, "\(path): \(error.message)")
+            log("read error: \(failure.message)")
+            throw failure
+        }
+    }
+}
