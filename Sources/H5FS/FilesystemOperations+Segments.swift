@@ -26,7 +26,7 @@ extension ContainerFilesystem {
             do {
                 dataset = try lazy.resolved()
             } catch {
-                log("read error: \(error.message)")
+                logFailure("read error", error)
                 throw error
             }
         case .rendered:
@@ -36,7 +36,7 @@ extension ContainerFilesystem {
             return try dataset.withSegments(offset: offset, count: size, body)
         } catch {
             let failure = FSError(EIO, "\(path): \(error.message)")
-            log("read error: \(failure.message)")
+            logFailure("read error", failure)
             throw failure
         }
     }
