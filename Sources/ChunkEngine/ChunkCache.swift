@@ -199,4 +199,19 @@ final class ChunkCache: Sendable {
     func remove(datasets: Set<Int>) {
         state.withLock { $0.store.removeAll(where: { datasets.contains($0.dataset) }) }
     }
+
+    /// Forgets the tiles of one dataset from linear tile index `first` on (`-o swmr`: the
+    /// edge a writer appends to). Loads of those tiles in flight may have read the chunk as
+    /// it was: they still answer the readers waiting for them, but are not kept (`run`
+    /// finds its reservation gone); a reader from now on loads the tile again.
+    func remove(dataset: Int, tilesFrom first: Int) {
+        state.withLock { state in
+            state.store.removeAll(where: { $0.dataset == dataset && $0.tile >= first })
+            for (key, flight) in state.inFlight where key.dataset == dataset && key.tile >= first {
+                state.inFlight[key] = nil
+                state.inFlightBytes -= flight.pending.bytes
+                if flight.speculative { state.speculativeInFlightBytes -= flight.pending.bytes }
+            }
+        }
+    }
 }

@@ -80,8 +80,25 @@ package final class ChunkEngine: Sendable {
     }
 
     /// Prepares reads of one dataset with a fixed-size raw form (`.rawArray` or `.bytes`).
-    /// Cheap: no I/O and no reader call until the first read.
-    package func dataset(reader: any ContainerReader, path: H5Path, info: DatasetInfo) throws(ChunkReadError) -> RawArrayDataset {
+    /// Cheap: no I/O and no reader call until the first read. `followsWrites` (`-o swmr`):
+    /// a writer is appending, so chunk locations come from the reader only (whose lookups
+    /// follow its refreshes), never from our own walk of an index that may be mid-update.
+    package func dataset(reader: any ContainerReader, path: H5Path, info: DatasetInfo,
+                         followsWrites: Bool = false) throws(ChunkReadError) -> RawArrayDataset {
+        try dataset(reader: reader, path: path, info: info, followsWrites: followsWrites, staleAfter: nil)
+    }
+
+    /// `-o swmr`: the dataset again after a refresh (`info` is new; `previousShape` is what
+    /// the last one showed). Tiles and chunk locations from the old edge row of chunks on
+    /// (along the first dimension) are forgotten: a chunk the writer was still filling, or
+    /// one it had not written yet, may have changed. Everything before stays cached.
+    package func refreshedDataset(reader: any ContainerReader, path: H5Path, info: DatasetInfo,
+                                  previousShape: [UInt64]?) throws(ChunkReadError) -> RawArrayDataset {
+        try dataset(reader: reader, path: path, info: info, followsWrites: true, staleAfter: previousShape ?? [])
+    }
+
+    private func dataset(reader: any ContainerReader, path: H5Path, info: DatasetInfo, followsWrites: Bool,
+                         staleAfter previousShape: [UInt64]?) throws(ChunkReadError) -> RawArrayDataset {
         let plan = try RawArrayPlan(path: path, info: info, canDecode: context.codec.canDecode)
         let storage: RawArrayDataset.Storage
         switch plan.access {
@@ -92,6 +109,12 @@ package final class ChunkEngine: Sendable {
         case .tiles(let grid, let decodesChunks):
             let registered = register(DatasetKey(filePath: reader.filePath, path: path,
                                                  tileShape: grid.tileShape, decodesChunks: decodesChunks))
+            if followsWrites { registered.index.nativeAttempt.run {} }
+            if let previousShape {
+                let stale = grid.firstStaleTile(previousShape: previousShape)
+                registered.index.forget(from: stale)
+                context.cache.remove(dataset: registered.id, tilesFrom: stale)
+            }
             let source: TiledReader.Source = decodesChunks ? .chunks(registered.index, filters: info.filters) : .blocks
             storage = .tiled(TiledReader(grid: grid, source: source, path: path, isScalar: plan.isScalar,
                                          datasetID: registered.id, reader: reader,

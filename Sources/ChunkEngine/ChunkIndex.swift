@@ -33,7 +33,11 @@ final class ChunkIndex: Sendable {
     /// The entry of a tile (linear index), nil until its block is learnt.
     func entry(of linear: Int) -> Entry? {
         state.withLock { state in
-            if let block = state.blocks[linear / Self.blockTiles] { return block[linear % Self.blockTiles] }
+            if let block = state.blocks[linear / Self.blockTiles] {
+                // A block learnt for a smaller grid (the dataset grew, `-o swmr`) ends early.
+                let slot = linear % Self.blockTiles
+                return slot < block.count ? block[slot] : nil
+            }
             return state.complete ? .unallocated : nil
         }
     }
@@ -57,19 +61,39 @@ final class ChunkIndex: Sendable {
         }
     }
 
+    /// Forgets the entries of tiles `first...` (`-o swmr`: the edge a writer appends to), by
+    /// whole blocks: the block holding `first` keeps its earlier entries and loses the rest.
+    func forget(from first: Int) {
+        state.withLock { state in
+            state.complete = false
+            for block in state.blocks.keys where block * Self.blockTiles + (state.blocks[block]?.count ?? 0) > first {
+                let kept = max(0, first - block * Self.blockTiles)
+                if kept == 0 { state.blocks[block] = nil } else { state.blocks[block]?.removeSubrange(kept...) }
+            }
+        }
+    }
+
     /// Makes sure the entries of `tiles` (linear indices) are known, asking the reader once
-    /// for all the blocks they fall in that are not known yet; returns whether it asked.
-    /// The reader is called outside the lock (it takes libhdf5's gate); two readers racing
-    /// may both ask, which is harmless.
+    /// for the unknown part of every block they fall in; returns whether it asked. A block
+    /// partly known (it was learnt for a smaller grid, or its tail was forgotten: `-o swmr`)
+    /// is completed, not learnt again, so following a growing dataset asks only for the
+    /// new chunks. The reader is called outside the lock (it takes libhdf5's gate); two
+    /// readers racing may both ask, which is harmless.
     func learn(_ tiles: [Int], grid: TileGrid, reader: any ContainerReader, path: H5Path) throws(ChunkReadError) -> Bool {
         let wanted = Set(tiles.map { $0 / Self.blockTiles })
-        let unknown = state.withLock { state in
-            state.complete ? [] : wanted.filter { state.blocks[$0] == nil }.sorted()
+        func expected(_ block: Int) -> Int { min((block + 1) * Self.blockTiles, grid.tileCount) - block * Self.blockTiles }
+        // (block, entries known already), for the blocks with entries missing.
+        let unknown: [(block: Int, known: Int)] = state.withLock { state in
+            guard !state.complete else { return [] }
+            return wanted.sorted().compactMap { block in
+                let known = state.blocks[block]?.count ?? 0
+                return known < expected(block) ? (block, known) : nil
+            }
         }
         guard !unknown.isEmpty else { return false }
         var origins: [[UInt64]] = []
-        for block in unknown {
-            for linear in (block * Self.blockTiles) ..< min((block + 1) * Self.blockTiles, grid.tileCount) {
+        for (block, known) in unknown {
+            for linear in (block * Self.blockTiles + known) ..< (block * Self.blockTiles + expected(block)) {
                 origins.append(grid.origin(of: grid.tile(atLinear: linear)).map { UInt64($0) })
             }
         }
@@ -82,15 +106,19 @@ final class ChunkIndex: Sendable {
         guard locations.count == origins.count else {
             throw ChunkReadError("dataset \(path): asked for \(origins.count) chunk locations, got \(locations.count)")
         }
-        var learnt: [Int: [Entry]] = [:]
-        var next = 0
-        for block in unknown {
-            let count = min((block + 1) * Self.blockTiles, grid.tileCount) - block * Self.blockTiles
-            learnt[block] = locations[next ..< next + count].map { $0.map(Entry.allocated) ?? .unallocated }
-            next += count
-        }
         state.withLock { state in
-            if !state.complete { state.blocks.merge(learnt) { known, _ in known } }
+            guard !state.complete else { return }
+            var next = 0
+            for (block, known) in unknown {
+                let count = expected(block) - known
+                let learnt = locations[next ..< next + count].map { $0.map(Entry.allocated) ?? .unallocated }
+                next += count
+                // Racing learners agree on what they both know: add only what is still missing.
+                // A block shorter than we started from was forgotten meanwhile: leave it.
+                let have = state.blocks[block]?.count ?? 0
+                guard have >= known, have < known + count else { continue }
+                state.blocks[block, default: []].append(contentsOf: learnt.dropFirst(have - known))
+            }
         }
         return true
     }

@@ -182,3 +182,18 @@ struct TileGrid: Sendable {
         return ordered
     }
 }
+
+extension TileGrid {
+    /// `-o swmr`: the first tile (linear index) that may differ from what was read when the
+    /// dataset had `previousShape`. Growth along the first dimension keeps the linear index
+    /// of every earlier tile (C order, first dimension slowest), and only the old edge row
+    /// of tiles can have been partly written: that row and everything after it. Any other
+    /// change (rank, trailing dimensions, no previous shape) renumbers tiles: all of them.
+    func firstStaleTile(previousShape: [UInt64]) -> Int {
+        guard previousShape.count == rank, rank > 0,
+              zip(previousShape.dropFirst(), shape.dropFirst()).allSatisfy({ $0 == UInt64($1) }),
+              let rows = Int(exactly: previousShape[0]), rows > 0 else { return 0 }
+        let edgeRow = min(rows - 1, shape[0] - 1) / tileShape[0]
+        return edgeRow * tileCounts.dropFirst().reduce(1, *)
+    }
+}

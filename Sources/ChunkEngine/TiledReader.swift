@@ -158,7 +158,11 @@ final class TiledReader: Sendable {
     func entry(of linear: Int) throws(ChunkReadError) -> ChunkIndex.Entry {
         guard case .chunks(let index, _) = source else { return .unallocated }
         if let entry = index.entry(of: linear) { return entry }
-        try learn([linear])
+        // Twice: a refresh (`-o swmr`) may forget the block between learning and looking.
+        for _ in 0..<2 {
+            try learn([linear])
+            if let entry = index.entry(of: linear) { return entry }
+        }
         guard let entry = index.entry(of: linear) else {
             throw ChunkReadError("\(chunkName(grid.tile(atLinear: linear))): location unknown (engine bug)")
         }

@@ -4,6 +4,9 @@ package struct BridgeConfiguration: Sendable, Hashable {
     /// Long on read-only mounts: nothing changes behind the kernel's back.
     package var entryTimeout: Double
     package var attributeTimeout: Double
+    /// Whether the kernel may keep file pages across opens (`keep_cache`), directory
+    /// listings (`cache_readdir`) and "no such name" answers: read-only mounts only.
+    package var cachesContent: Bool
     /// Must equal the `max_read=` mount option handed to fuse_session_new
     /// (libfuse refuses INIT otherwise).
     package var maxRead: UInt32
@@ -24,9 +27,20 @@ package struct BridgeConfiguration: Sendable, Hashable {
     package init(readOnly: Bool, maxRead: UInt32 = defaultMaxRead, containerPath: String = "") {
         entryTimeout = readOnly ? 3600 : 1
         attributeTimeout = readOnly ? 3600 : 1
+        cachesContent = readOnly
         self.maxRead = maxRead
         maxWrite = 1 << 20
         maxReadahead = 1 << 20
         self.containerPath = containerPath
+    }
+
+    /// `-o swmr`: the container grows under the mount, so the kernel trusts a size or a
+    /// name for `interval` seconds only (the filesystem re-describes a dataset as often),
+    /// and drops a file's pages at each open; a size change drops them too (the kernel
+    /// does that itself when a getattr answers a new size).
+    package mutating func followWrites(interval: Double) {
+        entryTimeout = interval
+        attributeTimeout = interval
+        cachesContent = false
     }
 }

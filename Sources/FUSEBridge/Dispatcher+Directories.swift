@@ -27,7 +27,7 @@ extension Dispatcher {
             let handle = try doOpenDirectory(node)
             info.pointee.fh = handle
             // Nothing changes under a read-only mount: let the kernel keep the listing.
-            if filesystem.isReadOnly {
+            if configuration.cachesContent {
                 info.pointee.cache_readdir = 1
                 info.pointee.keep_cache = 1
             }

@@ -23,7 +23,7 @@ extension Dispatcher {
             // File contents never change under a read-only mount: keep the page cache across
             // opens. On a writable mount the kernel drops a file's pages at each open
             // (and, with auto_inval_data, when its mtime or size changes).
-            if filesystem.isReadOnly { info.pointee.keep_cache = 1 }
+            if configuration.cachesContent { info.pointee.keep_cache = 1 }
             log.debug("\(operation) -> handle \(handle)")
             if fuse_reply_open(request, info) != 0 {
                 // The kernel will never release a handle it did not receive.

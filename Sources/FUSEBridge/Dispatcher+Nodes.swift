@@ -28,7 +28,7 @@ extension Dispatcher {
     /// On a read-only mount the kernel may cache "no such name" as long as
     /// any other entry (node id 0 = negative entry); elsewhere plain ENOENT.
     private func replyNegativeEntry(_ request: fuse_req_t?, _ operation: String) {
-        guard filesystem.isReadOnly else {
+        guard configuration.cachesContent else {
             return replyError(request, FSError(ENOENT, ""), operation)
         }
         log.debug("\(operation) -> ENOENT (cached)")

@@ -10,9 +10,9 @@ import HDF5
 ///   in this process with the writer, whose unflushed metadata a child could write out:
 ///   not tried. It keeps refusing what the original's trials found bad (it began as a copy).
 extension ContainerFilesystem {
-    static func opener(timeLimit: Double?) -> ContainerOpener {
+    static func opener(timeLimit: Double?, swmr: Bool = false) -> ContainerOpener {
         { path throws(StoreError) in
-            try HDF5Container.open(path: path, containment: timeLimit.map { Containment(timeLimit: $0) })
+            try HDF5Container.open(path: path, swmr: swmr, containment: timeLimit.map { Containment(timeLimit: $0) })
         }
     }
 

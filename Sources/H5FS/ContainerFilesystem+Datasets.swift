@@ -30,7 +30,8 @@ extension ContainerFilesystem {
         var dataset: DatasetInfo? = nil
         let content: NodeContent
         switch rendering {
-        case .bytes where attributes.isEmpty:
+        // Lazy contents keep the size they were listed with: not for a dataset a writer grows.
+        case .bytes where attributes.isEmpty && !options.swmr:
             let count = (summary.shape ?? [0]).reduce(UInt64(1)) { $0.multipliedReportingOverflow(by: $1).partialValue }
             let (bytes, overflow) = count.multipliedReportingOverflow(by: UInt64(summary.type.fixedSize ?? 0))
             guard !overflow else { throw StoreError(.unreadable, "\(path): dataset size overflows") }
@@ -39,7 +40,7 @@ extension ContainerFilesystem {
             let full = try reader.dataset(at: path)
             dataset = full
             do {
-                content = .rawArray(try engine.dataset(reader: reader, path: path, info: full))
+                content = .rawArray(try engine.dataset(reader: reader, path: path, info: full, followsWrites: options.swmr))
             } catch {
                 throw StoreError(.unreadable, error.message)
             }

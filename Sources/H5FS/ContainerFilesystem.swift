@@ -22,6 +22,8 @@ package final class ContainerFilesystem: FilesystemOperations {
     let log: @Sendable (String) -> Void
     /// The write side; nil on a read-only mount.
     let writes: WriteSession?
+    /// `-o swmr`: when datasets are re-described (ContainerFilesystem+Following.swift).
+    let refreshes: RefreshSchedule?
     private let loggedOnce = Mutex<Set<String>>([])
     private let handles = Atomic<UInt64>(1)
 
@@ -31,7 +33,7 @@ package final class ContainerFilesystem: FilesystemOperations {
     /// missing container (empty), and starts the working copy first with `-o inplace`.
     package convenience init(containerPath: String, options: MountOptions,
                              log: @escaping @Sendable (String) -> Void = { _ in }) throws(FSError) {
-        let opener = ContainerFilesystem.opener(timeLimit: options.hdf5TimeLimit)
+        let opener = ContainerFilesystem.opener(timeLimit: options.hdf5TimeLimit, swmr: options.swmr)
         var session: WriteSession? = nil
         var path = containerPath
         if !options.readOnly {
@@ -69,6 +71,7 @@ package final class ContainerFilesystem: FilesystemOperations {
         self.options = options
         self.writes = writes
         self.log = log
+        self.refreshes = options.swmr ? RefreshSchedule(interval: options.swmrInterval) : nil
         self.files = MountedFiles(container: container, opener: opener)
         // A read-only mount opens files with keep_cache: the kernel's page cache keeps
         // what a stream was sent, so the engine need not keep those tiles too.
@@ -90,6 +93,7 @@ package final class ContainerFilesystem: FilesystemOperations {
         case .notHDF5: return FSError(EINVAL, "\(path): not an HDF5 file")
         case .notFound: return FSError(ENOENT, "\(path): No such file or directory")
         case .accessDenied: return FSError(EACCES, "\(path): Permission denied")
+        case .busy: return FSError(EBUSY, error.message)
         default:
             return FSError(EIO, error.message.hasPrefix(path) ? error.message : "\(path): \(error.message)")
         }
@@ -98,7 +102,7 @@ package final class ContainerFilesystem: FilesystemOperations {
     // MARK: - FilesystemOperations
 
     package func lookup(parent: NodeID, name: String) throws(FSError) -> NodeAttributes {
-        let node = try child(of: try existing(parent), named: name)
+        let node = followed(try child(of: followed(try existing(parent)), named: name))
         nodes.countLookup(node.id)
         return node.attributes
     }
@@ -112,7 +116,7 @@ package final class ContainerFilesystem: FilesystemOperations {
     }
 
     package func attributes(of node: NodeID) throws(FSError) -> NodeAttributes {
-        guard let writes else { return try existing(node).attributes }
+        guard let writes else { return followed(try existing(node)).attributes }
         return try writes.passingGate(node) { () throws(FSError) -> NodeAttributes in try currentAttributes(of: node) }
     }
 
@@ -136,7 +140,7 @@ package final class ContainerFilesystem: FilesystemOperations {
     }
 
     package func listDirectory(_ node: NodeID) throws(FSError) -> [DirectoryEntry] {
-        try entries(of: try existing(node))
+        followed(try entries(of: followed(try existing(node))))
     }
 
     package func open(_ node: NodeID, flags: Int32) throws(FSError) -> UInt64 {
@@ -192,7 +196,7 @@ package final class ContainerFilesystem: FilesystemOperations {
                 throw FSError(error.code, "\(open.path): \(error.message)")
             }
         }
-        let target = try existing(node)
+        let target = followed(try existing(node))
         let content: NodeContent
         let path: H5Path
         switch target.kind {

@@ -17,7 +17,7 @@ extension ContainerFilesystem {
     package func withReadSegments<Result>(_ node: NodeID, handle: UInt64, offset: UInt64, size: Int,
                                           _ body: ([UnsafeRawBufferPointer]) -> Result) throws(FSError) -> Result? {
         guard writes == nil, size > 0 else { return nil }
-        guard case .dataset(_, let path, let content, _) = try existing(node).kind else { return nil }
+        guard case .dataset(_, let path, let content, _) = followed(try existing(node)).kind else { return nil }
         let dataset: RawArrayDataset
         switch content {
         case .rawArray(let known):

@@ -20,6 +20,10 @@ package struct MountOptions: Sendable, Hashable {
     /// (`-o hdf5_timeout=`, default 10); nil (`hdf5_timeout=0`): libhdf5 runs unguarded in
     /// the daemon (docs/hdf5-store.md, "Containment").
     package var hdf5TimeLimit: Double? = 10
+    /// `-o swmr`: follow a SWMR writer (read-only; datasets re-described at most once per
+    /// `swmrInterval` seconds, `-o swmr_interval=`, default 1). docs/mounting.md.
+    package var swmr: Bool = false
+    package var swmrInterval: Double = 1
     /// `-o frames`: `NAME.frames/` beside each typed dataset of rank 3 or more (docs/mapping.md, "Views").
     package var frames: Bool = false
     /// `-o npy`: `NAME.npy` beside each typed dataset (and frame), a NumPy file of its raw array.

@@ -16,6 +16,9 @@ package protocol ContainerReader: AnyObject, Sendable {
     func link(named name: String, in group: H5Path) throws(StoreError) -> Link?
     /// Type, shape, layout, filters and storage of a dataset.
     func dataset(at path: H5Path) throws(StoreError) -> DatasetInfo
+    /// `dataset(at:)` after re-reading what a SWMR writer may have changed (`-o swmr`);
+    /// a default implementation calls `dataset(at:)`.
+    func refreshedDataset(at path: H5Path) throws(StoreError) -> DatasetInfo
     /// Type and shape only (see `DatasetSummary`); a default implementation calls `dataset(at:)`.
     func datasetSummary(at path: H5Path) throws(StoreError) -> DatasetSummary
     /// What a directory listing needs of the objects that hard links lead to (`path` is the
@@ -193,6 +196,8 @@ package struct ObjectDescription: Sendable, Hashable {
 }
 
 extension ContainerReader {
+    /// Readers whose answers never go stale need nothing more.
+    package func refreshedDataset(at path: H5Path) throws(StoreError) -> DatasetInfo { try dataset(at: path) }
     /// Readers that can answer more cheaply (one call, no path walks) override this.
     package func describeObjects(_ objects: [(path: H5Path, address: UInt64)]) -> [Result<ObjectDescription, StoreError>] {
         objects.map { object in

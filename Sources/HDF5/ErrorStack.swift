@@ -35,8 +35,9 @@ enum ErrorStack {
     /// A `StoreError` for a failed call: `what` says what we tried, the stack says why.
     /// The kind is `fallback` unless the stack says something more precise
     /// (a missing object is `.notFound`, a missing filter `.unsupported`).
-    static func error(_ fallback: StoreError.Kind, _ what: String) -> StoreError {
-        let entries = read()
+    /// `entries`: the stack when the caller has read it already.
+    static func error(_ fallback: StoreError.Kind, _ what: String, entries: [Entry]? = nil) -> StoreError {
+        let entries = entries ?? read()
         var kind = fallback
         if entries.contains(where: { $0.major == h5m_e_pline() || $0.major == h5m_e_plugin() }) {
             kind = .unsupported

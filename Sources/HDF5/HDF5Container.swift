@@ -62,8 +62,14 @@ package final class HDF5Container: ContainerReader {
             _ = H5Pset_file_locking(fileAccess.id, true, true)
             let flags = h5m_acc_rdonly() | (swmr ? h5m_acc_swmr_read() : 0)
             let file = H5Fopen(absolute, flags, fileAccess.id)
-            // The signature is there but the file does not open: damaged (often truncated), not foreign.
-            guard file >= 0 else { throw ErrorStack.error(.unreadable, "\(path): damaged HDF5 file") }
+            guard file >= 0 else {
+                let entries = ErrorStack.read()
+                if let refusal = OpenRefusal.message(entries, path: path, swmr: swmr) {
+                    throw StoreError(.busy, refusal)
+                }
+                // The signature is there but the file does not open: damaged (often truncated), not foreign.
+                throw ErrorStack.error(.unreadable, "\(path): damaged HDF5 file", entries: entries)
+            }
             let access = H5Pcreate(h5m_p_dataset_access())
             guard access >= 0, H5Pset_virtual_prefix(access, directory) >= 0,
                   H5Pset_efile_prefix(access, directory) >= 0 else {

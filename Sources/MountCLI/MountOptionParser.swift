@@ -75,6 +75,13 @@ package func parseMountOptions(_ groups: [String], uid: UInt32, gid: UInt32) thr
                 throw badValue(key, text, "seconds, 0 to turn containment off")
             }
             parsed.filesystem.hdf5TimeLimit = seconds == 0 ? nil : seconds
+        case ("swmr", nil):
+            parsed.filesystem.swmr = true
+        case ("swmr_interval", let text?):
+            guard let seconds = Double(text), seconds >= 0.05, seconds <= 3600 else {
+                throw badValue(key, text, "seconds from 0.05 to 3600")
+            }
+            parsed.filesystem.swmrInterval = seconds
         case ("frames", nil):
             parsed.filesystem.frames = true
         case ("npy", nil):
@@ -109,6 +116,7 @@ package func parseMountOptions(_ groups: [String], uid: UInt32, gid: UInt32) thr
             throw CLIError(.usage, "h5mount: unknown mount option '\(option)' (see h5mount --help)")
         }
     }
+    try applySWMR(to: &parsed, groups: groups)
     if parsed.fuseOptions.contains("allow_other") && parsed.fuseOptions.contains("allow_root") {
         throw CLIError(.usage, "h5mount: mount options 'allow_other' and 'allow_root' exclude each other")
     }
@@ -131,8 +139,22 @@ private func isMountHelperOption(_ key: String, _ value: String?) -> Bool {
 }
 
 /// h5mount's own options that take a value.
-private let valueKeys: Set<String> = ["cache_size", "uid", "gid", "max_read", "compression", "chunk_size",
+private let valueKeys: Set<String> = ["cache_size", "uid", "gid", "max_read", "compression", "chunk_size", "swmr_interval",
                                       "hdf5_timeout"]
+
+/// `-o swmr` follows a writer: the mount is read-only (`-o rw` with it is a usage error), and
+/// `swmr_interval=` means nothing without it (a warning).
+private func applySWMR(to parsed: inout ParsedMountOptions, groups: [String]) throws(CLIError) {
+    let given = groups.flatMap(splitOptionList)
+    guard parsed.filesystem.swmr else {
+        if given.contains(where: { $0.hasPrefix("swmr_interval=") }) {
+            parsed.warnings.append("h5mount: -o swmr_interval= has no effect without -o swmr")
+        }
+        return
+    }
+    if given.contains("rw") { throw CLIError(.usage, "h5mount: -o swmr mounts are read-only; drop -o rw") }
+    parsed.filesystem.readOnly = true
+}
 
 /// `-o chunk_size=`: small enough chunks cost more index than they save, big ones
 /// cost memory per packing thread; libhdf5 caps a chunk at 4 GiB anyway.

@@ -123,8 +123,9 @@ private func serve(_ request: MountRequest, containerPath: String, mountPath: St
     } catch {
         return reporter.fail(containerError(error, path: containerPath, shownAs: request.container))
     }
-    let configuration = BridgeConfiguration(readOnly: filesystem.isReadOnly, maxRead: request.options.maxRead,
+    var configuration = BridgeConfiguration(readOnly: filesystem.isReadOnly, maxRead: request.options.maxRead,
                                             containerPath: containerPath)
+    if request.options.filesystem.swmr { configuration.followWrites(interval: request.options.filesystem.swmrInterval) }
     let dispatcher = Dispatcher(filesystem: filesystem, configuration: configuration, log: log)
     let session: MountSession
     do {
@@ -160,6 +161,9 @@ package func containerError(_ error: FSError, path: String, shownAs shown: Strin
         return CLIError.path(.containerUnavailable, shown, errno: error.errno)
     case EINVAL:
         return CLIError(.notHDF5, "h5mount: \(shown): \(reason.isEmpty ? "not an HDF5 file" : reason)")
+    case EBUSY:
+        // Another process is writing it (docs/mounting.md, "Following a SWMR writer").
+        return CLIError(.containerUnavailable, "h5mount: \(shown): \(reason)")
     case EIO:
         // An HDF5 file libhdf5 cannot open (truncated, damaged superblock): say why.
         return CLIError(.containerUnavailable, "h5mount: \(shown): \(reason)")

@@ -33,6 +33,9 @@ struct H5Mount: ParsableCommand {
               hdf5_timeout=S      libhdf5 requests are tried in a child process first; one
                                   that crashes or takes longer than S seconds (default 10)
                                   makes its object answer EIO; 0 turns this off
+              swmr                follow a SWMR writer (read-only): growing datasets show
+                                  their new size and data within swmr_interval
+              swmr_interval=SECS  how often a followed dataset is looked at (default 1)
               mkdir               create a missing mount point; removed after unmount
               frames              NAME.frames/ beside each typed dataset of rank >= 3:
                                   one read-only file per frame, 000000.raw ...

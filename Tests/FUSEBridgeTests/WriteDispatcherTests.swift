@@ -257,5 +257,15 @@ final class WriteDispatcherTests: XCTestCase {
         XCTAssertEqual(configuration.entryTimeout, 1)
         XCTAssertEqual(configuration.attributeTimeout, 1)
         XCTAssertEqual(BridgeConfiguration(readOnly: true).attributeTimeout, 3600)
+        XCTAssertFalse(configuration.cachesContent)
+    }
+
+    func testFollowingASWMRWriterTrustsTheKernelForTheIntervalOnly() {
+        var configuration = BridgeConfiguration(readOnly: true)
+        XCTAssertTrue(configuration.cachesContent, "read-only: keep_cache, cache_readdir, negative entries")
+        configuration.followWrites(interval: 0.5)
+        XCTAssertEqual(configuration.entryTimeout, 0.5)
+        XCTAssertEqual(configuration.attributeTimeout, 0.5)
+        XCTAssertFalse(configuration.cachesContent, "a growing file's pages must not outlive an open")
     }
 }

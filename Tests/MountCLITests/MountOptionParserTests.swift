@@ -139,4 +139,20 @@ final class MountOptionParserTests: XCTestCase {
         XCTAssertNotNil(usageError("allow_other,allow_root"))
         XCTAssertNotNil(usageError("debug=yes"), "-o debug is a flag (testDebugIsTheSpellingOfDashD)")
     }
+
+    func testSWMRFollowsReadOnlyAtTheIntervalGiven() throws {
+        let parsed = try parse("swmr")
+        XCTAssertTrue(parsed.filesystem.swmr)
+        XCTAssertTrue(parsed.filesystem.readOnly, "-o swmr implies a read-only mount")
+        XCTAssertEqual(parsed.filesystem.swmrInterval, 1)
+        XCTAssertEqual(parsed.sessionOptions(container: "/a.h5").first, "ro")
+        XCTAssertEqual(parsed.fuseOptions, [], "h5mount's own")
+        XCTAssertEqual(try parse("swmr,swmr_interval=0.25").filesystem.swmrInterval, 0.25)
+        XCTAssertEqual(usageError("swmr,rw"), "h5mount: -o swmr mounts are read-only; drop -o rw")
+        XCTAssertEqual(usageError("swmr,swmr_interval=0"),
+                       "h5mount: bad value '0' for mount option 'swmr_interval' (expected seconds from 0.05 to 3600)")
+        XCTAssertEqual(usageError("swmr_interval"), "h5mount: mount option 'swmr_interval' needs a value (swmr_interval=...)")
+        XCTAssertEqual(try parse("swmr_interval=2").warnings, ["h5mount: -o swmr_interval= has no effect without -o swmr"])
+        XCTAssertFalse(try parse("ro").filesystem.swmr)
+    }
 }

@@ -93,6 +93,9 @@ final class PreflightTests: XCTestCase {
         XCTAssertEqual(containerError(FSError(EACCES, ""), path: "/a.h5", shownAs: "a.h5").status, .containerUnavailable)
         XCTAssertEqual(containerError(FSError(EIO, "/a.h5: truncated superblock"), path: "/a.h5", shownAs: "a.h5"),
                        CLIError(.containerUnavailable, "h5mount: a.h5: truncated superblock"))
+        // A file another process is writing (HDF5Container.open's message names -o swmr).
+        XCTAssertEqual(containerError(FSError(EBUSY, "/a.h5: open for writing by another process"), path: "/a.h5", shownAs: "a.h5"),
+                       CLIError(.containerUnavailable, "h5mount: a.h5: open for writing by another process"))
     }
 
     func testStartupOutcomeLines() {

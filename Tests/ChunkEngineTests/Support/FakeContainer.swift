@@ -3,7 +3,7 @@ import Synchronization
 
 /// A ContainerReader over a synthetic file: chunk locations from a table, `readBlock`
 /// answered from the expected array (as libhdf5 would), and a log of every call.
-final class FakeContainer: ContainerReader, Sendable {
+final class FakeContainer: ChunkOnlyReader, Sendable {
     struct Log: Sendable {
         var locateCalls = 0
         var locatedChunks: [[UInt64]] = []
@@ -67,12 +67,4 @@ final class FakeContainer: ContainerReader, Sendable {
         }
     }
 
-    func object(at path: H5Path) throws(StoreError) -> ObjectInfo { throw unsupported() }
-    func links(in group: H5Path) throws(StoreError) -> [Link] { throw unsupported() }
-    func link(named name: String, in group: H5Path) throws(StoreError) -> Link? { throw unsupported() }
-    func dataset(at path: H5Path) throws(StoreError) -> DatasetInfo { throw unsupported() }
-    func attributes(of path: H5Path) throws(StoreError) -> [Attribute] { throw unsupported() }
-    func readStrings(dataset path: H5Path) throws(StoreError) -> [String] { throw unsupported() }
-    func readJSONElements(dataset path: H5Path) throws(StoreError) -> [JSONValue] { throw unsupported() }
-    private func unsupported() -> StoreError { StoreError(.unsupported, "not in the fake") }
 }
