@@ -46,6 +46,7 @@ extension HDF5Container {
             let listing = Containment.Key(.list, key.path.parent)
             if containment.verdict(listing) == .unknown { tryListing(key.path.parent, containment) }
             if key.operation == .lookup, containment.verdict(listing) == .passed { return }
+            if key.operation == .summary, containment.verdict(.init(.describe, key.path)) == .passed { return }
             switch containment.verdict(key) {
             case .passed: return
             case .failed(let message): throw StoreError(.unreadable, message)
@@ -123,7 +124,9 @@ extension HDF5Container {
             guard case .hard(let address) = link.target else { continue }
             let path = group.appending(link.name)
             // A listing describes each object by address (describeObjects), a lookup by path.
-            steps.run(Containment.Key(.describe, path).bytes) { _ = try? describeObject(at: address, path: path) }
+            let description = steps.run(Containment.Key(.describe, path).bytes) {
+                try? describeObject(at: address, path: path)
+            }
             guard let info = steps.run(Containment.Key(.object, path).bytes, { try? objectLocked(path) }) else {
                 continue
             }
@@ -131,9 +134,10 @@ extension HDF5Container {
                 steps.run(Containment.Key(.attributes, path).bytes) { _ = try? attributesLocked(path) }
             }
             if info.kind == .group { groups.append((path, info.address)) }
-            guard info.kind == .dataset,
-                  let summary = steps.run(Containment.Key(.summary, path).bytes, { try? datasetSummaryLocked(path) })
-            else { continue }
+            // Not tried by path: the description by address read the same (opening a dataset
+            // reads its header messages either way; the path walk is the object step's), and
+            // `admit` takes one for the other.
+            guard info.kind == .dataset, let summary = description?.summary else { continue }
             // What the filesystem reads to make a dataset's node (ContainerFilesystem+Datasets):
             // a byte dataset without attributes needs nothing more.
             let rendering = summary.type.rendering(rank: summary.shape?.count)
