@@ -46,7 +46,8 @@ extension HDF5Container {
             let listing = Containment.Key(.list, key.path.parent)
             if containment.verdict(listing) == .unknown { tryListing(key.path.parent, containment) }
             if key.operation == .lookup, containment.verdict(listing) == .passed { return }
-            if key.operation == .summary, containment.verdict(.init(.describe, key.path)) == .passed { return }
+            if key.operation == .summary || key.operation == .object,
+               containment.verdict(.init(.describe, key.path)) == .passed { return }
             switch containment.verdict(key) {
             case .passed: return
             case .failed(let message): throw StoreError(.unreadable, message)
@@ -124,20 +125,18 @@ extension HDF5Container {
             guard case .hard(let address) = link.target else { continue }
             let path = group.appending(link.name)
             // A listing describes each object by address (describeObjects), a lookup by path.
-            let description = steps.run(Containment.Key(.describe, path).bytes) {
+            // One step stands for the object by address (listing), its header by path and its
+            // summary by path (a lookup): the same header messages; the lookup's path walk is a
+            // name search in the group the listing iterated, as `.lookup` (see `admit`).
+            guard let description = steps.run(Containment.Key(.describe, path).bytes, {
                 try? describeObject(at: address, path: path)
-            }
-            guard let info = steps.run(Containment.Key(.object, path).bytes, { try? objectLocked(path) }) else {
-                continue
-            }
+            }) else { continue }
+            let info = description.info
             if info.attributeCount > 0 {
                 steps.run(Containment.Key(.attributes, path).bytes) { _ = try? attributesLocked(path) }
             }
             if info.kind == .group { groups.append((path, info.address)) }
-            // Not tried by path: the description by address read the same (opening a dataset
-            // reads its header messages either way; the path walk is the object step's), and
-            // `admit` takes one for the other.
-            guard info.kind == .dataset, let summary = description?.summary else { continue }
+            guard info.kind == .dataset, let summary = description.summary else { continue }
             // What the filesystem reads to make a dataset's node (ContainerFilesystem+Datasets):
             // a byte dataset without attributes needs nothing more.
             let rendering = summary.type.rendering(rank: summary.shape?.count)
