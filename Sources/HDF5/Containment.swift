@@ -69,6 +69,9 @@ package final class Containment: Sendable {
     /// Seconds a listing's trial goes on into the groups below it (`HDF5Container+Containment`):
     /// more covers more of a `find` per fork, and delays the first listing by up to that much.
     package let lookahead: Double
+    /// Taken only while the HDF5 gate is held (here, or by the callers in
+    /// HDF5Container+Containment): a child forked under the gate reads it, and must never
+    /// find it held by a thread that does not exist in the child.
     private let state = Mutex(State())
 
     package init(timeLimit: Double, tries: Bool = true, lookahead: Double = 0.1) {
@@ -80,18 +83,20 @@ package final class Containment: Sendable {
     /// A containment that refuses what `other` found bad, and tries nothing.
     package static func refusing(failuresOf other: Containment) -> Containment {
         let copy = Containment(timeLimit: other.timeLimit, tries: false)
-        let failed = other.state.withLock { $0.failed }
-        copy.state.withLock { $0.failed = failed }
+        HDF5Library.locked {
+            let failed = other.state.withLock { $0.failed }
+            copy.state.withLock { $0.failed = failed }
+        }
         return copy
     }
 
     /// "libhdf5 crashed (SIGSEGV) while listing /entry" for every object found bad, by path.
     package var failures: [String] {
-        state.withLock { $0.failed.values.sorted() }
+        HDF5Library.locked { state.withLock { $0.failed.values.sorted() } }
     }
 
     /// How many children were forked so far (tests check what one trial covers).
-    package var trials: Int { state.withLock { $0.trials } }
+    package var trials: Int { HDF5Library.locked { state.withLock { $0.trials } } }
 
     func verdict(_ key: Key) -> Verdict {
         state.withLock { state in
