@@ -29,13 +29,13 @@ let package = Package(
         // SIMD byte/bit transposes and Fletcher-32 for Codecs (C for SSE2/AVX2, picked at run time).
         .target(name: "CodecKernels"),
         // The only importer of CHDF5: a Swift face on libhdf5 behind one gate.
-        .target(name: "HDF5", dependencies: ["CHDF5", "H5Model"]),
+        .target(name: "HDF5", dependencies: ["CHDF5", "H5Model", "Threads"]),
         // Chunk index, pread, filter pipeline, decoded-chunk cache.
         .target(name: "ChunkEngine", dependencies: ["Codecs", "H5Model", "Threads"]),
         // The write path below the filesystem: spools, packer, working copy, journal, recovery.
         .target(name: "Staging", dependencies: ["HDF5", "Codecs", "H5Model", "Threads"]),
         // The filesystem: inodes, namespace mapping, sidecars. No libfuse types.
-        .target(name: "H5FS", dependencies: ["H5Model", "HDF5", "ChunkEngine", "Staging"]),
+        .target(name: "H5FS", dependencies: ["H5Model", "HDF5", "ChunkEngine", "Staging", "Threads"]),
         // The only importer of CFUSE: libfuse3 low-level callbacks -> H5FS calls.
         .target(name: "FUSEBridge", dependencies: ["CFUSE", "H5FS", "H5Model", "Threads"]),
         // The CLI's logic, importable by tests: -o parsing, checks, daemon start, unmount.

@@ -297,6 +297,44 @@ def test_after_enospc_removing_the_file_lets_the_session_commit(tmpfs_mounter):
     assert files_of(dump(container)) == expect({"/" + name: data for name, data in OLD.items()} | {"/after": after})
 
 
+def test_small_files_closed_before_the_disk_filled_are_never_lost(tmpfs_mounter):
+    """Files of one chunk are stored after their close (docs/writing.md, "When a file is
+    stored"), so a full disk can first show while storing a file whose close already
+    succeeded. Whatever the order, nothing closed is lost: the failure reaches a later
+    write, close or create (ENOSPC); the unmount either commits or exits 7 with the container
+    untouched, and then, given space, `h5mount --recover` commits every file whose close
+    succeeded."""
+    small, mounter = tmpfs_mounter
+    container = make_container(small / "c.h5", OLD)
+    before = file_sha(container)
+    mnt = mounter(container, "-o", "compression=none")      # random bytes: nothing shrinks
+    closed, failure = {}, None
+    for index in range(600):                                # 600 x 48 KiB: far more than 16 MiB
+        data = payload(48 * 1024, 100 + index)
+        try:
+            with open(mnt / f"f{index:03}", "wb") as f:
+                f.write(data)
+        except OSError as error:
+            failure = (index, error.errno)
+            break
+        closed[f"/f{index:03}"] = data
+    assert failure is not None, f"{len(closed)} files of 48 KiB fit a {TMPFS_SIZE}-byte filesystem"
+    assert failure[1] == errno.ENOSPC, f"file {failure[0]}: {errno.errorcode[failure[1]]}, expected ENOSPC"
+    result = unmount_cli(mounter, mnt, expect_code=None)
+    assert result.returncode in (0, EXIT_COMMIT_FAILED), result.stdout + result.stderr
+    if result.returncode == EXIT_COMMIT_FAILED:
+        assert file_sha(container) == before, "a failed commit must not touch the container"
+        # Recovery rebuilds the working copy next to the crashed one: give it room.
+        assert run(["mount", "-o", "remount,size=128M", small]).returncode == 0
+        recovered = run([mounter.binary, "--recover", container], timeout=300)
+        assert recovered.returncode == 0, recovered.stdout + recovered.stderr
+    tree = files_of(dump(container))
+    for name, data in OLD.items():
+        assert tree.get("/" + name) == (len(data), sha(data)), f"/{name}"
+    lost = [name for name, data in closed.items() if tree.get(name) != (len(data), sha(data))]
+    assert lost == [], f"{len(lost)} of {len(closed)} closed files lost (exit {result.returncode}): {lost[:5]}"
+
+
 # ---------------------------------------------------------------- 3. memory
 
 CACHE_BUDGET = 64 * MiB
@@ -446,3 +484,90 @@ def test_kill_9_during_the_commit_never_breaks_the_container(mounter, tmp_path):
     assert not problems, "\n".join(problems)
     assert len(killed_inside) >= 2, (f"only {killed_inside} of {KILL_MOMENTS} killed the daemon during its "
                                      f"unmount; the commit is too quick for this test")
+
+
+# ---------------------------------------------------------------- 4. kill -9 during the write session
+
+def spool_bytes(work: Path) -> int:
+    """Bytes in the work directory's spool files (what a copy in progress has written so far)."""
+    total = 0
+    for directory, _, names in os.walk(work / "spool"):
+        for name in names:
+            try:
+                total += os.stat(os.path.join(directory, name)).st_size
+            except FileNotFoundError:
+                pass
+    return total
+
+
+# What is happening when the daemon is killed: a cp still copying a big file in, the moment
+# right after a file's close returned, the close of a big file (its store: packing into
+# the working copy), and a burst of directory changes.
+SESSION_MOMENTS = ["during_a_copy", "right_after_close", "during_the_store_at_close", "during_mkdir_and_rename"]
+
+
+@pytest.mark.parametrize("moment", SESSION_MOMENTS)
+def test_kill_9_during_the_write_session_leaves_the_original_and_recover_keeps_what_was_closed(
+        mounter, tmp_path, moment):
+    """kill -9 of the daemon while a session writes: the original opens in stock h5py as it
+    was, byte for byte; `h5mount --recover` then makes a container h5py opens, holding every
+    file whose close had returned, and nothing half-written."""
+    old = {"old": payload(50_000, 7)}
+    container = make_container(tmp_path / "c.h5", old)
+    before = file_sha(container)
+    work = Path(f"{container}.h5mount-work")
+    closed = {"/first": payload(300_000, 8)}
+    source = tmp_path / "big-source"
+    source.write_bytes(payload(48 * MiB, 9))
+    mnt = mounter(container)
+    (mnt / "first").write_bytes(closed["/first"])
+    helper = None
+    try:
+        if moment == "during_a_copy":
+            helper = subprocess.Popen(["cp", str(source), str(mnt / "copying")], stdin=subprocess.DEVNULL,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            deadline = time.monotonic() + 30
+            while spool_bytes(work) < 4 * MiB and helper.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert helper.poll() is None, "the copy ended before the kill; the test needs a bigger file"
+        elif moment == "right_after_close":
+            closed["/d/just-closed"] = payload(2 * MiB + 5, 10)
+            (mnt / "d").mkdir()
+            (mnt / "d" / "just-closed").write_bytes(closed["/d/just-closed"])
+        elif moment == "during_the_store_at_close":
+            script = (f"import sys; f = open({str(mnt / 'storing')!r}, 'wb'); "
+                      f"f.write(open({str(source)!r}, 'rb').read()); print('written', flush=True); f.close()")
+            helper = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.DEVNULL,
+                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            assert helper.stdout.readline().strip() == "written"
+            time.sleep(0.05)                        # inside close(2): the file is being packed
+        elif moment == "during_mkdir_and_rename":
+            for index in range(30):
+                (mnt / f"dir{index}").mkdir()
+            script = (f"import os\nfor i in range(30): os.rename({mnt.path!r} + f'/dir{{i}}', "
+                      f"{mnt.path!r} + f'/moved{{i}}')")
+            helper = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.DEVNULL,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(0.02)
+        mnt.process.kill()
+    finally:
+        detach_dead_mount(mounter, mnt)
+        if helper is not None:
+            try:
+                helper.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                helper.kill()
+                helper.wait()
+
+    assert file_sha(container) == before, f"kill -9 {moment}: the original changed"
+    assert files_of(dump(container)) == expect({"/" + name: data for name, data in old.items()})
+    recovered = run([mounter.binary, "--recover", container], timeout=180)
+    assert recovered.returncode == 0, recovered.stdout + recovered.stderr
+    after = files_of(dump(container))               # opens in stock h5py
+    wanted = expect({"/old": old["old"], **closed})
+    assert {path: after.get(path) for path in wanted} == wanted, (after, recovered.stdout)
+    extra = set(after) - set(wanted)
+    # A file whose close had not returned may be there only whole (its store had finished).
+    for path in extra:
+        assert path == "/storing" and after[path] == expect({path: source.read_bytes()})[path], (path, after[path])
+    assert not work.exists()

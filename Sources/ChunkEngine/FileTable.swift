@@ -47,8 +47,11 @@ final class OpenFile: Sendable {
         switch read(into: buffer, at: offset) {
         case .success(let n) where n == buffer.count:
             return
-        case .success(let n):
-            throw ChunkReadError("\(what()): \(path) ends after \(n) of \(buffer.count) bytes at offset \(offset)")
+        case .success:
+            // A truncated file: the same line for every read of this data, so the log has one.
+            var info = stat()
+            let end = fstat(descriptor, &info) == 0 ? "at byte \(info.st_size)" : "early"
+            throw ChunkReadError("\(what()): lies past the end of the file: \(path) is truncated (it ends \(end))")
         case .failure(let error):
             throw ChunkReadError("\(what()): pread of \(buffer.count) bytes at offset \(offset) of \(path) failed: \(error.text)")
         }

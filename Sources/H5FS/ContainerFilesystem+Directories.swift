@@ -7,7 +7,14 @@ extension ContainerFilesystem {
     func child(of directory: Node, named name: String) throws(FSError) -> Node {
         switch directory.kind {
         case .externalRoot:
-            let file = try files.externalFile(entry: name)
+            let file: MountedFile
+            do throws(FSError) {
+                file = try files.externalFile(entry: name)
+            } catch {
+                // A link the policy refuses: the user gets EACCES, the log says why (once).
+                if error.errno == EACCES { logOnce(error.message) }
+                throw error
+            }
             return try rootNode(of: file)
         case .directory(let fileIndex, let path, let address, _):
             let file = files[fileIndex]
@@ -33,7 +40,7 @@ extension ContainerFilesystem {
                 }
             }
             if let view = try viewNode(named: name, in: path, file: file, address: address) { return view }
-            if fileIndex == 0, path.components.isEmpty, name == NameRules.externalDirectory {
+            if fileIndex == 0, path.components.isEmpty, name == NameRules.externalDirectory, options.external != .none {
                 return try externalRootNode()
             }
             throw FSError.notFound(path.appending(name).description)
@@ -74,14 +81,19 @@ extension ContainerFilesystem {
             for link in links {
                 if fileIndex == 0, path.components.isEmpty, link.name == NameRules.unlinkedGroup { continue }
                 guard NameRules.isValidFileName(link.name) else {
-                    logOnce("\(file.reader.filePath): \(path): left out a link whose name is not a valid file name (\(link.name.utf8.count) bytes)")
+                    // Quoted with escapes (a crafted name may hold "/", control bytes), cut short.
+                    let shown = String(link.name.debugDescription.prefix(80))
+                    logOnce("\(file.reader.filePath): \(path): left out a link whose name is not a valid file name: "
+                            + "\(shown) (\(link.name.utf8.count) bytes)")
                     continue
                 }
                 let description = addressOf(link).flatMap { described[$0] }
                 guard let node = try node(for: link, in: file, directory: path, address: address,
                                           described: description) else { continue }
                 taken.insert(link.name)
-                out.append(DirectoryEntry(name: link.name, attributes: node.attributes))
+                // A file being written or stored: its current size (after its store).
+                let current = fileIndex == 0 && writes?.active(node.id) != nil ? try attributes(of: node.id) : node.attributes
+                out.append(DirectoryEntry(name: link.name, attributes: current))
                 let sidecarName = link.name + NameRules.sidecarSuffix
                 if NameRules.isValidFileName(sidecarName),
                    let sidecar = try datasetSidecar(of: node, file: file, address: addressOf(link)) {
@@ -176,6 +188,8 @@ extension ContainerFilesystem {
             return try symlinkNode(key: .link(file: file.index, parent: address, name: link.name),
                                    target: softLinkTarget(value, file: file, directory: directory), file: file)
         case .external(let externalFile, let object):
+            // -o external=none: the link is not shown at all (nothing points outside the container).
+            guard options.external != .none else { return nil }
             let target = NameRules.relativePath(
                 from: file.mountComponents(directory),
                 to: [NameRules.externalDirectory, NameRules.externalEntryName(forFile: externalFile)]
@@ -201,7 +215,7 @@ extension ContainerFilesystem {
     func softLinkTarget(_ value: String, file: MountedFile, directory: H5Path) -> String {
         guard value.hasPrefix("/") else { return value }
         let target = H5Path(parsing: value)
-        guard (try? file.reader.object(at: target)) != nil else { return value }
+        guard SoftLinkWalk.target(of: value, in: file.reader) != nil else { return value }
         return NameRules.relativePath(from: file.mountComponents(directory), to: file.mountComponents(target))
     }
 
@@ -245,8 +259,9 @@ extension ContainerFilesystem {
     }
 
     /// An object libhdf5 cannot describe still lists (as an empty file); opening it answers EIO.
+    /// Not logged here: the EIO a user meets is logged where it becomes a reply, once
+    /// (docs/mounting.md, "Logs"); a listing alone is no error.
     func unreadableNode(file: MountedFile, parent: UInt64, path: H5Path, error: StoreError) throws(FSError) -> Node {
-        logOnce("\(file.reader.filePath): \(path): unreadable: \(error.message)")
         return try nodes.node(forKey: .link(file: file.index, parent: parent, name: path.name)) { id in
             Node(id: id, kind: .unreadable(path: path, reason: error.message),
                  attributes: makeAttributes(id: id, mode: S_IFREG | fileMode(file), linkCount: 1, size: 0, time: file.fallbackTime))

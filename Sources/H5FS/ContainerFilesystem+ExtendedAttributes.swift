@@ -7,10 +7,12 @@ extension ContainerFilesystem {
     static let xattrNamespace = "user."
 
     package func extendedAttributeNames(_ node: NodeID) throws(FSError) -> [String] {
-        try visibleAttributes(of: try existing(node)).map { ContainerFilesystem.xattrNamespace + $0.name }
+        try waitForStore(node)
+        return try visibleAttributes(of: try existing(node)).map { ContainerFilesystem.xattrNamespace + $0.name }
     }
 
     package func extendedAttribute(_ node: NodeID, name: String) throws(FSError) -> [UInt8] {
+        try waitForStore(node)
         let target = try existing(node)
         guard name.hasPrefix(ContainerFilesystem.xattrNamespace) else {
             throw FSError(ENODATA, "no extended attribute \(name)")

@@ -46,6 +46,8 @@ extension ContainerFilesystem {
         if base.isEmpty {
             (objectPath, address) = (directoryPath, directoryAddress)
         } else {
+            // Closed and being stored in the background: wait for its dataset first.
+            if let pending = writes.pendingNode(in: directoryPath, named: base) { try waitForStore(pending) }
             if writes.pendingNode(in: directoryPath, named: base) != nil {
                 throw FSError(EBUSY, "\(directoryPath.appending(base)) is still being written: close it first")
             }

@@ -19,6 +19,7 @@ extension ContainerFilesystem: WritableFilesystemOperations {
     }
 
     package func removeDirectory(parent: NodeID, name: String) throws(FSError) {
+        drainStores()
         let (directory, path) = try writableTarget(parent, name)
         let node = try child(of: directory, named: name)
         try refuseViewChange(node, path.description)
@@ -35,6 +36,7 @@ extension ContainerFilesystem: WritableFilesystemOperations {
     }
 
     package func unlink(parent: NodeID, name: String) throws(FSError) {
+        drainStores()
         let (directory, path) = try writableTarget(parent, name)
         let writes = try session(for: path)
         if let pending = writes.pendingNode(in: path.parent, named: name) {
@@ -103,6 +105,7 @@ extension ContainerFilesystem: WritableFilesystemOperations {
 
     package func rename(parent: NodeID, name: String, newParent: NodeID, newName: String, flags: RenameFlags) throws(FSError) {
         if flags.contains(.exchange) { throw FSError(EINVAL, "RENAME_EXCHANGE is not supported") }
+        drainStores()
         let (sourceDirectory, source) = try writableTarget(parent, name)
         let (targetDirectory, target) = try writableTarget(newParent, newName)
         if source == target { return }
@@ -162,6 +165,7 @@ extension ContainerFilesystem: WritableFilesystemOperations {
     }
 
     package func link(_ node: NodeID, newParent: NodeID, newName: String) throws(FSError) -> NodeAttributes {
+        drainStores()
         let (directory, path) = try writableTarget(newParent, newName)
         try ensureAbsent(directory, newName)
         let source = try existing(node)
@@ -225,6 +229,7 @@ extension ContainerFilesystem: WritableFilesystemOperations {
     }
 
     func startSession(_ writes: WriteSession) throws(FSError) {
+        try writes.refuseAfterFailure()
         if writes.state.withLock({ $0.switched }) { return }
         do {
             try writes.workingCopy.start()

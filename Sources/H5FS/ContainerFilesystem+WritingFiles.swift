@@ -86,6 +86,7 @@ extension ContainerFilesystem {
     }
 
     private func writeCurrent(_ node: NodeID, offset: UInt64, data: UnsafeRawBufferPointer, _ writes: WriteSession) throws(FSError) -> Int {
+        try writes.refuseAfterFailure()
         if let typed = writes.active(node)?.typed { return try writeTyped(node, typed, offset: offset, data: data, writes) }
         let (spool, open) = try spoolForWriting(node)
         do {
@@ -103,8 +104,9 @@ extension ContainerFilesystem {
     }
 
     package func setAttributes(_ node: NodeID, handle: UInt64?, _ changes: AttributeChanges) throws(FSError) -> NodeAttributes {
-        let target = try existing(node)
         guard let writes else { throw FSError.readOnly("node \(node)") }
+        try waitForStore(node)  // stored in the background since its close (chmod right after cp)
+        let target = try existing(node)
         try refuseViewChange(target, "node \(node)")
         if let size = changes.size, case .sidecar = target.kind {
             try truncateSidecar(node, handle: handle, to: size)
@@ -137,7 +139,8 @@ extension ContainerFilesystem {
             open.metadata = updated(open.metadata)
             if changes.modificationTime != nil { open.explicitTime = true }
             s.active[node] = open
-            return true
+            // Kept for the next store only when there will be one; a stored, unchanged file records it now.
+            return open.spool != nil || open.dirty
         }
         if wasActive { return try attributes(of: node) }
         let path: H5Path
@@ -158,31 +161,38 @@ extension ContainerFilesystem {
         return attributes
     }
 
+    /// fsync(2): waits for a background store of the file, answers its failure (or an
+    /// earlier one's), and makes the spool and the working copy durable.
     package func synchronize(_ node: NodeID, handle: UInt64) throws(FSError) {
-        if let writes, let open = writes.active(node), let typed = open.typed {
+        guard let writes else { return }
+        if let open = writes.active(node), let typed = open.typed {
             // A typed file's change is applied and journaled now, as at a close.
             try typed.syncSpool(path: open.path)
             try store(node)
             do { try writes.workingCopy.sync() } catch { throw FSError(error.code, "node \(node): \(error.message)") }
             return
         }
-        guard let writes, let open = writes.active(node), let spool = open.spool else { return }
-        do {
-            try spool.sync()
-            try writes.workingCopy.sync()
-        } catch {
-            throw FSError(error.code, "\(open.path): \(error.message)")
+        try writes.passingGate(node) { () throws(FSError) in
+            try writes.refuseAfterFailure()
+            guard let open = writes.active(node) else { return }
+            do throws(StagingError) {
+                try open.spool?.sync()
+                try writes.workingCopy.sync()
+            } catch {
+                throw FSError(error.code, "\(open.path): \(error.message)")
+            }
         }
     }
 
     /// close(2) of a descriptor (FUSE flush, once per close, so several times for a dup'ed
-    /// or inherited descriptor): what was written so far is stored now, so errors (ENOSPC)
-    /// are the close's and a `stat`, `link` or `rename` right after sees the dataset. The
-    /// handle stays open: a later write starts a new spool from the stored dataset.
+    /// or inherited descriptor): what was written so far is stored, now or, for a file of
+    /// one chunk, in the background (`storeOnClose`); a `stat`, read, `link` or `rename`
+    /// right after sees the dataset. The handle stays open: a later write starts a new
+    /// spool from the stored dataset.
     package func flush(_ node: NodeID, handle: UInt64) throws(FSError) {
         if try flushSidecar(handle: handle) { return }
         guard let writes, writes.state.withLock({ $0.handles[handle]?.writes ?? false }) else { return }
-        try store(node)
+        try storeOnClose(node, writes)
     }
 
     /// release: forgets the handle; the last writer's release stores what a flush did not
@@ -195,14 +205,31 @@ extension ContainerFilesystem {
             s.active[node] = open
             return open.writers == 0 ? open : nil
         }
-        guard last != nil else { return }
+        guard let last else { return }
+        guard writes.isInFlight(node) else { return finishRelease(node, writes) }
+        // A background store of this file is queued: what no flush stored goes behind it,
+        // and the open file is forgotten after both (`forgetIfClosed` takes no gate: a job
+        // on the queue must never wait for a gate a later job holds).
+        if last.dirty {
+            do { try storeOnClose(node, writes) } catch { log("cannot store node \(node): \(error.message)") }
+        }
+        writes.background.submit { [self] in forgetIfClosed(node, writes) }
+    }
+
+    /// The last writer is gone: stores what no flush did, then forgets the open file.
+    func finishRelease(_ node: NodeID, _ writes: WriteSession) {
         do {
             try store(node)
         } catch {
             log("cannot store node \(node): \(error.message) (its bytes stay in the work directory for recovery)")
         }
+        forgetIfClosed(node, writes)
+    }
+
+    /// Forgets the open file once no writer has it and no store of it is queued.
+    func forgetIfClosed(_ node: NodeID, _ writes: WriteSession) {
         let finished = writes.state.withLock { s -> ActiveFile? in
-            guard let open = s.active[node], open.writers == 0 else { return nil }
+            guard let open = s.active[node], open.writers == 0, s.inFlight[node] == nil else { return nil }
             s.active[node] = nil
             let name = PendingName(directory: open.path.parent, name: open.path.name)
             if s.pending[name] == node { s.pending[name] = nil }
@@ -245,6 +272,14 @@ extension ContainerFilesystem {
 
     private func storeHoldingGate(_ node: NodeID, _ writes: WriteSession) throws(FSError) {
         if let open = writes.active(node), let typed = open.typed { return try storeTyped(node, open, typed, writes) }
+        guard let (open, spool) = takeForStore(node, writes) else { return }
+        try sealForStore(node, open, spool, writes)
+        try packSealed(node, open, spool, writes, keepOnFailure: false)
+    }
+
+    /// The file's bytes and state to store, taken from its open file (which then has no
+    /// spool until the next write); nil when there is nothing to store. Caller holds the gate.
+    func takeForStore(_ node: NodeID, _ writes: WriteSession) -> (ActiveFile, Spool)? {
         let taken = writes.state.withLock { s -> ActiveFile? in
             guard var open = s.active[node], open.dirty, !open.unlinked, open.spool != nil else { return nil }
             let snapshot = open
@@ -255,25 +290,46 @@ extension ContainerFilesystem {
             s.active[node] = open
             return snapshot
         }
-        guard let open = taken, let spool = open.spool else { return }
+        guard let open = taken, let spool = open.spool else { return nil }
+        return (open, spool)
+    }
+
+    /// Seals the spool and journals it with the file's metadata: from here a crash cannot lose it.
+    func sealForStore(_ node: NodeID, _ open: ActiveFile, _ spool: Spool, _ writes: WriteSession) throws(FSError) {
+        do {
+            try writes.workingCopy.closeFile(spool, at: open.path, attributes: [
+                NamedValue(name: StoredMetadata.attributeName, value: open.metadata.value)])
+        } catch {
+            throw storeFailed(node, open, spool, writes, error, keep: false)
+        }
+    }
+
+    /// Gives up storing: the file leaves the listing; its bytes are dropped, or with `keep`
+    /// stay closed and waiting in the work directory (the commit tries them again).
+    private func storeFailed(_ node: NodeID, _ open: ActiveFile, _ spool: Spool, _ writes: WriteSession,
+                             _ error: StagingError, keep: Bool) -> FSError {
+        if !keep { try? writes.workingCopy.dropSpool(spool) }
+        writes.state.withLock { s in
+            let name = PendingName(directory: open.path.parent, name: open.path.name)
+            if s.pending[name] == node { s.pending[name] = nil }
+        }
+        let failure = FSError(error.code, "\(open.path): \(error.message)")
+        logFailure("write error", failure)
+        return failure
+    }
+
+    /// Packs a sealed file into its dataset and refreshes its node. On failure the bytes are
+    /// dropped (the writer gets the error from close()) unless `keepOnFailure`.
+    func packSealed(_ node: NodeID, _ open: ActiveFile, _ spool: Spool, _ writes: WriteSession,
+                    keepOnFailure: Bool) throws(FSError) {
         let copy = writes.workingCopy
         // Packing makes a new dataset at this path; the file's other names must follow it.
         // A file this session created has no dataset yet, so no other names (no HDF5 call).
         let otherNames = open.isNew ? [] : otherHardLinks(of: open.path)
         do {
             try copy.packFile(spool, at: open.path)
-            try copy.setAttribute(of: open.path, name: StoredMetadata.attributeName, value: open.metadata.value)
         } catch {
-            // The file could not be stored (a full disk): its bytes are given up, so the
-            // session can go on and commit; the writer gets the error from close().
-            try? copy.dropSpool(spool)
-            writes.state.withLock { s in
-                let name = PendingName(directory: open.path.parent, name: open.path.name)
-                if s.pending[name] == node { s.pending[name] = nil }
-            }
-            let failure = FSError(error.code, "\(open.path): \(error.message)")
-            logFailure("write error", failure)
-            throw failure
+            throw storeFailed(node, open, spool, writes, error, keep: keepOnFailure)
         }
         writes.state.withLock { s in
             let name = PendingName(directory: open.path.parent, name: open.path.name)
@@ -350,6 +406,7 @@ extension ContainerFilesystem {
 
     package func commit() throws(FSError) {
         guard let writes else { return }
+        drainStores()
         // Files still open for writing at unmount are closed by the kernel before this; any
         // left were never closed and are not committed (the working copy says so).
         // Readers of the working copy must close before its writer can.

@@ -72,7 +72,7 @@ package final class ContainerFilesystem: FilesystemOperations {
         self.writes = writes
         self.log = log
         self.refreshes = options.swmr ? RefreshSchedule(interval: options.swmrInterval) : nil
-        self.files = MountedFiles(container: container, opener: opener)
+        self.files = MountedFiles(container: container, opener: opener, policy: options.external)
         // A read-only mount opens files with keep_cache: the kernel's page cache keeps
         // what a stream was sent, so the engine need not keep those tiles too.
         self.engine = ChunkEngine(cacheBytes: options.cacheBytes, dropsStreamedTiles: writes == nil)
@@ -80,7 +80,9 @@ package final class ContainerFilesystem: FilesystemOperations {
         do {
             rootInfo = try container.object(at: .root)
         } catch {
-            throw FSError(error, context: container.filePath)
+            // The superblock was read, so the root group exists: what fails is damage
+            // (often a truncation inside the metadata), whatever libhdf5 calls it.
+            throw FSError(EIO, "\(container.filePath): damaged HDF5 file: its root group cannot be read: \(error.message)")
         }
         let root = Node(id: 1, kind: .directory(file: 0, path: .root, address: rootInfo.address, referenceCount: rootInfo.referenceCount),
                         attributes: directoryAttributes(id: 1, info: rootInfo, file: files.container, path: .root))
@@ -103,8 +105,10 @@ package final class ContainerFilesystem: FilesystemOperations {
 
     package func lookup(parent: NodeID, name: String) throws(FSError) -> NodeAttributes {
         let node = followed(try child(of: followed(try existing(parent)), named: name))
+        // A file being written or stored answers its current size (after its store).
+        let attributes = writes?.active(node.id) != nil ? try attributes(of: node.id) : node.attributes
         nodes.countLookup(node.id)
-        return node.attributes
+        return attributes
     }
 
     package func forget(node: NodeID, count: UInt64) {

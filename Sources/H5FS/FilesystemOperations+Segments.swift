@@ -26,7 +26,7 @@ extension ContainerFilesystem {
             do {
                 dataset = try lazy.resolved()
             } catch {
-                logFailure("read error", error)
+                logFailure("read error", error)   // EIO: logged once, by the bridge's reply
                 throw error
             }
         case .rendered:

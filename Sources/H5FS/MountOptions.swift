@@ -20,6 +20,8 @@ package struct MountOptions: Sendable, Hashable {
     /// (`-o hdf5_timeout=`, default 10); nil (`hdf5_timeout=0`): libhdf5 runs unguarded in
     /// the daemon (docs/hdf5-store.md, "Containment").
     package var hdf5TimeLimit: Double? = 10
+    /// Which files external links may lead to (`-o external=dir|any|none`).
+    package var external: ExternalLinkPolicy = .directory
     /// `-o swmr`: follow a SWMR writer (read-only; datasets re-described at most once per
     /// `swmrInterval` seconds, `-o swmr_interval=`, default 1). docs/mounting.md.
     package var swmr: Bool = false

@@ -47,9 +47,11 @@ final class MountedFiles: Sendable {
     private let state = Mutex(State())
     private let opener: ContainerOpener
     let containerDirectory: String
+    let policy: ExternalLinkPolicy
 
-    init(container: ContainerReader, opener: @escaping ContainerOpener) {
+    init(container: ContainerReader, opener: @escaping ContainerOpener, policy: ExternalLinkPolicy = .directory) {
         self.opener = opener
+        self.policy = policy
         let path = container.filePath
         if let slash = path.lastIndex(of: "/") {
             let dir = String(path[..<slash])
@@ -85,12 +87,13 @@ final class MountedFiles: Sendable {
     }
 
     /// The external file an entry of `/.external/` names, opening it on first use.
-    /// Relative names resolve against the container's directory, as libhdf5 does.
+    /// Relative names resolve against the container's directory, as libhdf5 does; the
+    /// policy decides which files may be opened (`ExternalFileLocation`: EACCES outside).
     func externalFile(entry: String) throws(FSError) -> MountedFile {
         guard let name = NameRules.externalFileName(forEntry: entry), !name.isEmpty else {
             throw FSError.notFound("/.external/\(entry)")
         }
-        let resolved = name.hasPrefix("/") ? name : containerDirectory + "/" + name
+        let resolved = try ExternalFileLocation.resolve(name: name, directory: containerDirectory, policy: policy)
         if let known = state.withLock({ s in s.byPath[resolved].map { s.files[$0] } }) {
             return known
         }

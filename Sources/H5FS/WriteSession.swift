@@ -1,6 +1,7 @@
 import H5Model
 import Staging
 import Synchronization
+import Threads
 
 /// A regular file open for writing: its bytes live in a spool until a writer closes
 /// it (FUSE flush); then they are packed into one dataset of the working copy, and a
@@ -49,23 +50,32 @@ final class WriteSession: Sendable {
         var orphans: [NodeID: H5Path] = [:]
         /// Sidecars open for writing, by handle: the JSON written so far (see SidecarBuffer).
         var sidecarEdits: [UInt64: SidecarBuffer] = [:]
+        /// Background stores queued or running, per file (see `ContainerFilesystem+BackgroundStores`).
+        var inFlight: [NodeID: Int] = [:]
+        /// The first background store that failed: every later change answers it.
+        var storeFailure: FSError?
     }
     let state = Mutex(State())
     /// One gate per file open for writing: a store (pack + node refresh) holds it, and
     /// reads and stats of that file pass through it, so nobody sees the file half stored.
-    private let gates = Mutex<[NodeID: StoreGate]>([:])
+    /// A background store holds it from the close that queued it until it is done.
+    private let gates = Mutex<[NodeID: HandoffLock]>([:])
+    /// Where files of one chunk are packed after their close, in close order.
+    let background = SerialQueue(limit: 32)
 
     init(workingCopy: WorkingCopy) { self.workingCopy = workingCopy }
 
     /// Runs `body` while no store of `node` is under way (directly when the file is not
     /// open for writing).
     func passingGate<R>(_ node: NodeID, _ body: () throws(FSError) -> R) throws(FSError) -> R {
-        guard let gate = gates.withLock({ $0[node] }) else { return try body() }
-        return try gate.mutex.withLock { (_) throws(FSError) -> R in try body() }
+        guard let gate = gate(node) else { return try body() }
+        return try gate.withLock { () throws(FSError) -> R in try body() }
     }
 
+    func gate(_ node: NodeID) -> HandoffLock? { gates.withLock { $0[node] } }
+
     func openGate(_ node: NodeID) {
-        gates.withLock { if $0[node] == nil { $0[node] = StoreGate() } }
+        gates.withLock { if $0[node] == nil { $0[node] = HandoffLock() } }
     }
 
     func closeGate(_ node: NodeID) {
@@ -73,6 +83,15 @@ final class WriteSession: Sendable {
     }
 
     func active(_ node: NodeID) -> ActiveFile? { state.withLock { $0.active[node] } }
+
+    /// Whether a background store of `node` is queued or running.
+    func isInFlight(_ node: NodeID) -> Bool { state.withLock { $0.inFlight[node] != nil } }
+
+    /// Refuses a change once a background store failed: the first failure, again (the files
+    /// it could not store are still in the work directory; the commit tries them again).
+    func refuseAfterFailure() throws(FSError) {
+        if let failure = state.withLock({ $0.storeFailure }) { throw failure }
+    }
 
     func pendingNode(in directory: H5Path, named name: String) -> NodeID? {
         state.withLock { $0.pending[PendingName(directory: directory, name: name)] }
@@ -94,8 +113,4 @@ final class WriteSession: Sendable {
 struct PendingName: Hashable, Sendable {
     var directory: H5Path
     var name: String
-}
-
-final class StoreGate: Sendable {
-    let mutex = Mutex(())
 }

@@ -7,8 +7,9 @@ import H5Model
 /// and h5mount's own) are copied to the new one first, type and all, as a local disk keeps
 /// a file's xattrs when it is truncated and rewritten.
 enum AttributeCopy {
-    /// Copies every attribute of the object at `source` to the object `target` (which has
-    /// none of the same names: it is new). Caller holds the gate.
+    /// Copies every attribute of the object at `source` to the object `target` (new), but
+    /// for names `target` already has: those were given with the pack (a file's
+    /// `h5mount.stat`) and are newer. Caller holds the gate.
     static func carryOver(from source: [CChar], in file: hid_t, to target: hid_t, _ path: H5Path) throws(StoreError) {
         var info = H5O_info_t()
         try check(H5Oget_info_by_name2(file, source, &info, UInt32(H5O_INFO_NUM_ATTRS), h5m_p_default()),
@@ -30,6 +31,9 @@ enum AttributeCopy {
         try check(length, .invalidArgument, "\(path): attribute name")
         var name = [CChar](repeating: 0, count: Int(length) + 1)
         try check(H5Aget_name(attribute, name.count, &name), .invalidArgument, "\(path): attribute name")
+        let present = H5Aexists(target, name)
+        try check(present, .invalidArgument, "\(path): attribute name")
+        guard present == 0 else { return }
         let type = try Handle(H5Aget_type(attribute), H5Tclose, "\(path): attribute type")
         let space = try Handle(H5Aget_space(attribute), H5Sclose, "\(path): attribute dataspace")
         let creation = try Handle(H5Pcreate(h5m_p_attribute_create()), H5Pclose, "attribute creation list")

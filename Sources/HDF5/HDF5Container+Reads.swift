@@ -77,6 +77,7 @@ extension HDF5Container {
             throw StoreError(.invalidArgument, "\(path): buffer holds \(buffer.count) bytes, block is \(total)")
         }
         guard total > 0, let destination = buffer.baseAddress else { return }
+        try checkStoredInsideFile(dataset.id, path, start: shape.isEmpty ? nil : start, count: shape.isEmpty ? nil : count)
         if shape.isEmpty {
             try check(H5Dread(dataset.id, type.id, h5m_s_all(), h5m_s_all(), h5m_p_default(), destination),
                       .unreadable, "\(path): read")
@@ -139,6 +140,7 @@ extension HDF5Container {
 
     /// Every element of a dataset, decoded. Caller holds the gate.
     private func readElements(_ dataset: hid_t, type: hid_t, _ path: H5Path) throws(StoreError) -> [JSONValue] {
+        try checkStoredInsideFile(dataset, path)
         let space = try Handle(H5Dget_space(dataset), H5Sclose, "\(path): dataspace")
         return try ElementReader.readAll(type: type, space: space.id, location: dataset, what: "\(path)") {
             H5Dread(dataset, type, h5m_s_all(), h5m_s_all(), h5m_p_default(), $0)

@@ -60,6 +60,7 @@ package final class HDF5Container: ContainerReader {
             let fileAccess = try Handle(H5Pcreate(h5m_p_file_access()), H5Pclose, "file access list")
             // Filesystems without lock support (some network mounts) must not make opening fail.
             _ = H5Pset_file_locking(fileAccess.id, true, true)
+            TruncatedFiles.allow(in: fileAccess.id)
             let flags = h5m_acc_rdonly() | (swmr ? h5m_acc_swmr_read() : 0)
             let file = H5Fopen(absolute, flags, fileAccess.id)
             guard file >= 0 else {

@@ -17,10 +17,11 @@ extension HDF5Writer {
     /// Creates the dataset for `layout`, writes `chunks` and links it at `path`, in one
     /// gated sequence: what the packer does for a file of one chunk. With `replacing`, a
     /// link already at `path` is removed once the new dataset is complete. Returns where
-    /// each chunk landed in the file, in the order given.
+    /// each chunk landed in the file, in the order given. `attributes` are given to the new
+    /// dataset before it is linked (no lookup by path, no existence probe).
     @discardableResult
     package func writeByteDataset(at path: H5Path, chunks: [EncodedChunk], layout: ByteDatasetLayout,
-                                  replacing: Bool = false) throws(StoreError) -> [ChunkLocation] {
+                                  replacing: Bool = false, attributes: [NamedValue] = []) throws(StoreError) -> [ChunkLocation] {
         try requireNotRoot(path, "write")
         try Self.validate(chunks, layout)
         return try withFile { (file) throws(StoreError) -> [ChunkLocation] in
@@ -28,6 +29,7 @@ extension HDF5Writer {
             if !replacing { try refuseExisting(bytes, file, path) }
             let dataset = try Self.createDataset(file, layout, "\(path)")
             let locations = try Self.write(chunks, to: dataset.id, layout, "\(path)")
+            try Self.createAttributes(attributes, on: dataset.id, "\(path)")
             try linkLocked(dataset.id, at: bytes, file, path, replacing: replacing)
             return locations
         }
@@ -48,6 +50,25 @@ extension HDF5Writer {
         }
     }
 
+    /// `beginByteDataset` and `writeChunks` in one gated sequence: a pack of one chunk then
+    /// needs the gate twice (this, then `link`), and holds nothing else meanwhile.
+    package func beginByteDataset(layout: ByteDatasetLayout,
+                                  writing chunks: [EncodedChunk]) throws(StoreError) -> (PendingDataset, [ChunkLocation]) {
+        try Self.validate(chunks, layout)
+        return try withFile { (file) throws(StoreError) -> (PendingDataset, [ChunkLocation]) in
+            let dataset = try Self.createDataset(file, layout, "new dataset")
+            let locations = try Self.write(chunks, to: dataset.id, layout, "new dataset")
+            let id = dataset.release()
+            let pending = state.withLock { state in
+                let token = state.nextPending
+                state.nextPending += 1
+                state.pending[token] = PendingEntry(dataset: id, layout: layout)
+                return PendingDataset(token: token, layout: layout)
+            }
+            return (pending, locations)
+        }
+    }
+
     /// Writes encoded chunks into a pending dataset (any order; a chunk written twice is
     /// replaced). Returns where each chunk landed in the file, in the order given.
     @discardableResult
@@ -59,9 +80,10 @@ extension HDF5Writer {
         }
     }
 
-    /// Links a pending dataset at `path` (replacing what is there when `replacing`). The
-    /// pending dataset is used up either way.
-    package func link(_ pending: PendingDataset, at path: H5Path, replacing: Bool = false) throws(StoreError) {
+    /// Links a pending dataset at `path` (replacing what is there when `replacing`), giving it
+    /// `attributes` first. The pending dataset is used up either way.
+    package func link(_ pending: PendingDataset, at path: H5Path, replacing: Bool = false,
+                      attributes: [NamedValue] = []) throws(StoreError) {
         try requireNotRoot(path, "write")
         try withFile { (file) throws(StoreError) in
             let id = try pendingDataset(pending)
@@ -69,6 +91,7 @@ extension HDF5Writer {
             let dataset = try Handle(id, H5Dclose, "pending dataset")
             let bytes = try LinkPaths.bytePath(path, in: file)
             if !replacing { try refuseExisting(bytes, file, path) }
+            try Self.createAttributes(attributes, on: dataset.id, "\(path)")
             try linkLocked(dataset.id, at: bytes, file, path, replacing: replacing)
         }
     }

@@ -1,6 +1,6 @@
 import CHDF5
 import H5Model
-import Synchronization
+import Threads
 
 /// The one process-wide gate around libhdf5 (after hdf5-rust's `sync.rs`).
 ///
@@ -13,24 +13,26 @@ import Synchronization
 /// - every `hid_t` opened inside a sequence is closed inside it (see `Handle`);
 /// - the gate is not re-entrant: code running under it never calls `locked` again.
 package enum HDF5Library {
-    /// The state is only "has H5open run"; the lock is the point.
-    private static let gate = Mutex<Bool>(false)
+    /// A plain pthread mutex, not `Synchronization.Mutex`: the gate is contended (the FUSE
+    /// threads' lookups against a background pack), and on Linux `Mutex` spins and then
+    /// takes a priority-inheritance futex, which cost the daemon about 5% of its CPU
+    /// packing a tree on 2 cores; a pthread mutex just sleeps.
+    private static let gate = ConditionLock()
+    /// H5open, once (Swift runs a static's initialiser exactly once, thread-safely).
+    private static let opened: Bool = { _ = H5open(); return true }()
 
     /// Runs `body` while holding the gate, initialising the library on first use.
     static func locked<Result, Failure: Error>(
         _ body: () throws(Failure) -> Result
     ) throws(Failure) -> Result {
-        try gate.withLock { (initialised: inout Bool) throws(Failure) -> Result in
-            if !initialised {
-                _ = H5open()
-                initialised = true
-            }
-            // The automatic error printing is per thread in a thread-safe build (each
-            // thread has its own error stack), so silence it on whatever thread is here.
-            // It is two stores inside the library: cheap next to any real call.
-            _ = H5Eset_auto2(h5m_e_default(), nil, nil)
-            return try body()
-        }
+        gate.lock()
+        defer { gate.unlock() }
+        _ = opened
+        // The automatic error printing is per thread in a thread-safe build (each
+        // thread has its own error stack), so silence it on whatever thread is here.
+        // It is two stores inside the library: cheap next to any real call.
+        _ = H5Eset_auto2(h5m_e_default(), nil, nil)
+        return try body()
     }
 
     /// Puts a directory first in libhdf5's filter plugin search path (like `HDF5_PLUGIN_PATH`),

@@ -1,5 +1,6 @@
 import Codecs
 import Glibc
+import H5FS
 import H5Model
 import HDF5
 
@@ -26,6 +27,8 @@ package struct ContainerInventory: Sendable, Equatable {
     }
     package enum ExternalStatus: String, Sendable, Equatable {
         case resolves, missingFile = "missing file", notHDF5 = "not HDF5", missingObject = "missing object"
+        /// A mount follows it only with `-o external=any`; --info does not open it either.
+        case outside = "outside the container's directory"
     }
     package struct ExternalLink: Sendable, Equatable {
         package var path: String
@@ -165,9 +168,15 @@ private struct InventoryWalk {
         return candidates.contains { access($0, F_OK) == 0 }
     }
 
-    /// Relative names resolve against the container's directory, as the mount does.
+    /// Relative names resolve against the container's directory, as the mount does; a file
+    /// outside it (symbolic links resolved) is reported, not opened (`-o external=dir`).
     func externalStatus(file: String, object: String) -> ContainerInventory.ExternalStatus {
-        let resolved = file.hasPrefix("/") ? file : directory + "/" + file
+        let resolved: String
+        do {
+            resolved = try ExternalFileLocation.resolve(name: file, directory: directory, policy: .directory)
+        } catch {
+            return .outside
+        }
         guard access(resolved, F_OK) == 0 else { return .missingFile }
         guard let target = try? HDF5Container.open(path: resolved) else { return .notHDF5 }
         defer { target.close() }

@@ -75,6 +75,9 @@ package func parseMountOptions(_ groups: [String], uid: UInt32, gid: UInt32) thr
                 throw badValue(key, text, "seconds, 0 to turn containment off")
             }
             parsed.filesystem.hdf5TimeLimit = seconds == 0 ? nil : seconds
+        case ("external", let text?):
+            guard let policy = ExternalLinkPolicy(parsing: text) else { throw badValue(key, text, "dir, any or none") }
+            parsed.filesystem.external = policy
         case ("swmr", nil):
             parsed.filesystem.swmr = true
         case ("swmr_interval", let text?):
@@ -139,7 +142,7 @@ private func isMountHelperOption(_ key: String, _ value: String?) -> Bool {
 }
 
 /// h5mount's own options that take a value.
-private let valueKeys: Set<String> = ["cache_size", "uid", "gid", "max_read", "compression", "chunk_size", "swmr_interval",
+private let valueKeys: Set<String> = ["cache_size", "uid", "gid", "max_read", "compression", "chunk_size", "swmr_interval", "external",
                                       "hdf5_timeout"]
 
 /// `-o swmr` follows a writer: the mount is read-only (`-o rw` with it is a usage error), and

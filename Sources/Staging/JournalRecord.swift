@@ -34,6 +34,9 @@ package enum JournalRecord: Sendable, Hashable {
     case changeAttributes(H5Path, [AttributeEdit])
     /// A file was closed: spool `spool` (sealed, `size` bytes) holds the content of `path`.
     case fileClosed(spool: UInt64, path: H5Path, size: UInt64)
+    /// An attribute the file closed from spool `spool` gets when it is packed (its mode, owner
+    /// and times: a file packed only at recovery keeps them too).
+    case fileAttribute(spool: UInt64, name: String, value: JSONValue)
     /// A closed file not yet packed was renamed (it has no link in the working copy yet).
     case spoolMoved(spool: UInt64, to: H5Path)
     /// A spool will never be packed (its file was deleted or superseded).
@@ -90,6 +93,7 @@ package enum JournalRecord: Sendable, Hashable {
                 case .remove(let name): writer.bool(false); writer.string(name)
                 }
             }
+        case .fileAttribute(let spool, let name, let value): writer.u8(19); writer.u64(spool); writer.string(name); writer.json(value)
         }
     }
 
@@ -135,6 +139,7 @@ package enum JournalRecord: Sendable, Hashable {
                                                : .remove(name: try reader.string()))
             }
             return .changeAttributes(path, edits)
+        case 19: return .fileAttribute(spool: try reader.u64(), name: try reader.string(), value: try reader.json())
         default: throw ByteReader.Overrun()
         }
     }

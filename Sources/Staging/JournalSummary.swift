@@ -31,7 +31,7 @@ struct JournalSummary {
                 filesPacked += 1
                 if let spool = spoolOfToken[token], spool != 0 { resolvedSpools.insert(spool) }
             case .committing(let identity): committing = identity
-            case .spoolMoved, .packChunk, .packAbandon: break
+            case .spoolMoved, .packChunk, .packAbandon, .fileAttribute: break
             }
         }
         waitingSpools = closed.filter { !resolvedSpools.contains($0) }

@@ -227,6 +227,11 @@ private struct Replay {
             guard !summary.resolvedSpools.contains(spool) else { return }
             try packSpool(spool, at: path, size: size, &report)
             return
+        case .fileAttribute(let spool, let name, let value):
+            // Packed live, the attribute came with the pack (a setAttribute after its packLink).
+            guard let current = packedHere[spool] else { return }
+            try store { () throws(StoreError) in try writer.setAttribute(of: current, name: name, value: value) }
+            return
         case .spoolMoved(let spool, let path):
             guard let current = packedHere[spool] else { return }
             try store { () throws(StoreError) in try writer.moveLink(from: current, to: path) }

@@ -24,14 +24,17 @@ extension WorkingCopy {
     }
 
     /// The file at `path` was closed (or fsync'ed): seals the spool and records it, so a
-    /// crash from now on cannot lose it. Pack it next (now or later).
-    package func closeFile(_ spool: Spool, at path: H5Path) throws(StagingError) {
+    /// crash from now on cannot lose it. Pack it next (now or later); the dataset gets
+    /// `attributes` then (recorded now too, so a recovery that packs it keeps them).
+    package func closeFile(_ spool: Spool, at path: H5Path, attributes: [NamedValue] = []) throws(StagingError) {
         try spool.seal()
         try state.withLock { (state) throws(StagingError) in
             let session = try startedLocked(&state)
-            try appendRecords([.fileClosed(spool: spool.id, path: path, size: spool.size)], session, &state)
+            let records: [JournalRecord] = [.fileClosed(spool: spool.id, path: path, size: spool.size)]
+                + attributes.map { .fileAttribute(spool: spool.id, name: $0.name, value: $0.value) }
+            try appendRecords(records, session, &state)
             state.openSpools[spool.id] = nil
-            state.closedSpools[spool.id] = (spool, path)
+            state.closedSpools[spool.id] = (spool, path, attributes)
         }
     }
 
@@ -70,7 +73,8 @@ extension WorkingCopy {
             guard let path else { throw StagingError(EINVAL, "spool \(spool.id): close it at a path first") }
             try closeFile(spool, at: path)
         }
-        let (session, token, target) = try state.withLock { (state) throws(StagingError) -> (Session, UInt64, H5Path) in
+        let (session, token, target, attributes) = try state.withLock {
+            (state) throws(StagingError) -> (Session, UInt64, H5Path, [NamedValue]) in
             let session = try startedLocked(&state)
             guard let entry = state.closedSpools[spool.id] else {
                 throw StagingError(EINVAL, "spool \(spool.id) is not a closed, unpacked file")
@@ -78,47 +82,51 @@ extension WorkingCopy {
             let token = state.nextToken
             state.nextToken += 1
             state.activePacks += 1
-            return (session, token, path ?? entry.path)
+            return (session, token, path ?? entry.path, entry.attributes)
         }
         defer { state.withLock { $0.activePacks -= 1 } }
         let layout = packer.layout(forSize: spool.size)
         let result: PackResult
         if layout.chunkCount <= 1 {
-            result = try packSingle(spool, layout, token, target, session)
+            result = try packSingle(spool, layout, token, target, attributes, session)
         } else {
-            result = try packStreaming(spool, layout, token, target, session)
+            result = try packStreaming(spool, layout, token, target, attributes, session)
         }
         spool.remove()
         return result
     }
 
-    /// One chunk: encode here, then create, write, link and record under the lock.
+    /// One chunk: encode here; create the unlinked dataset with its chunk (the HDF5 gate
+    /// only); then link and record under the state lock. The lock is held only for the link,
+    /// so the writer's next create and close (which need it) wait as little as they can.
     private func packSingle(_ spool: Spool, _ layout: ByteDatasetLayout, _ token: UInt64, _ path: H5Path,
-                            _ session: Session) throws(StagingError) -> PackResult {
+                            _ attributes: [NamedValue], _ session: Session) throws(StagingError) -> PackResult {
         let packed = try packer.encodeSingle(spool, layout)
-        return try state.withLock { (state) throws(StagingError) -> PackResult in
-            if let failure = state.journalFailure { throw failure }
-            let chunks = packed.map { [$0.chunk] } ?? []
-            let locations = try store { () throws(StoreError) -> [ChunkLocation] in
-                try session.writer.writeByteDataset(at: path, chunks: chunks, layout: layout, replacing: true)
-            }
+        let chunks = packed.map { [$0.chunk] } ?? []
+        let writer = session.writer
+        let (pending, locations) = try store { () throws(StoreError) -> (PendingDataset, [ChunkLocation]) in
+            try writer.beginByteDataset(layout: layout, writing: chunks)
+        }
+        do throws(StagingError) {
+            // The dataset has no link yet: its records need not be ordered with other changes.
             var records: [JournalRecord] = [.packBegin(token: token, spool: spool.id, layout: layout)]
             if let packed, let location = locations.first {
                 records.append(.packChunk(token: token, index: 0, offset: location.offset, size: location.size,
                                           checksum: packed.checksum))
             }
-            records.append(.packLink(token: token, path: path, replacing: true))
-            try appendRecords(records, session, &state)
-            state.closedSpools[spool.id] = nil
-            state.filesStored += 1
-            return PackResult(layout: layout, chunksWritten: chunks.count,
-                              storedBytes: UInt64(packed?.chunk.bytes.count ?? 0))
+            try session.journal.append(records)
+            try linkPack(pending, of: spool, token: token, at: path, attributes, session)
+        } catch {
+            writer.abandon(pending)
+            try? session.journal.append([.packAbandon(token: token)])
+            throw error
         }
+        return PackResult(layout: layout, chunksWritten: chunks.count, storedBytes: UInt64(packed?.chunk.bytes.count ?? 0))
     }
 
     /// Many chunks: an unlinked dataset filled by the pipeline, linked at the end.
     private func packStreaming(_ spool: Spool, _ layout: ByteDatasetLayout, _ token: UInt64, _ path: H5Path,
-                               _ session: Session) throws(StagingError) -> PackResult {
+                               _ attributes: [NamedValue], _ session: Session) throws(StagingError) -> PackResult {
         let writer = session.writer
         let pending = try store { () throws(StoreError) -> PendingDataset in try writer.beginByteDataset(layout: layout) }
         var result = PackResult(layout: layout, chunksWritten: 0, storedBytes: 0)
@@ -136,13 +144,7 @@ extension WorkingCopy {
                 result.chunksWritten += batch.count
                 result.storedBytes += batch.reduce(0) { $0 + UInt64($1.chunk.bytes.count) }
             }
-            try state.withLock { (state) throws(StagingError) in
-                if let failure = state.journalFailure { throw failure }
-                try store { () throws(StoreError) in try writer.link(pending, at: path, replacing: true) }
-                try appendRecords([.packLink(token: token, path: path, replacing: true)], session, &state)
-                state.closedSpools[spool.id] = nil
-                state.filesStored += 1
-            }
+            try linkPack(pending, of: spool, token: token, at: path, attributes, session)
             return result
         } catch {
             writer.abandon(pending)
@@ -150,6 +152,30 @@ extension WorkingCopy {
             throw error
         }
     }
+
+    /// The one step of a pack ordered with other changes: links the filled dataset at `path`
+    /// (with its attributes) and records it, under the state lock; the spool is then packed.
+    private func linkPack(_ pending: PendingDataset, of spool: Spool, token: UInt64, at path: H5Path,
+                          _ attributes: [NamedValue], _ session: Session) throws(StagingError) {
+        try state.withLock { (state) throws(StagingError) in
+            if let failure = state.journalFailure { throw failure }
+            try store { () throws(StoreError) in
+                try session.writer.link(pending, at: path, replacing: true, attributes: attributes)
+            }
+            try appendRecords([.packLink(token: token, path: path, replacing: true)]
+                              + Self.attributeRecords(attributes, at: path), session, &state)
+            state.closedSpools[spool.id] = nil
+            state.filesStored += 1
+        }
+    }
+
+    /// A pack's attributes as the journal replays them: set on the linked dataset.
+    private static func attributeRecords(_ attributes: [NamedValue], at path: H5Path) -> [JournalRecord] {
+        attributes.map { .setAttribute(path, name: $0.name, value: $0.value) }
+    }
+
+    /// Whether a file of `size` bytes is packed as one chunk (encoded on the calling thread).
+    package func packsInOneChunk(size: UInt64) -> Bool { packer.layout(forSize: size).chunkCount <= 1 }
 
     /// Packs every closed file still waiting (commit does this first). Returns how many.
     /// `progress` hears `.packing` before the first and after each file.

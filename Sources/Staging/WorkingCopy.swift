@@ -52,8 +52,9 @@ package final class WorkingCopy: Sendable {
         var activePacks = 0
         /// Spools made and not yet closed.
         var openSpools: [UInt64: Spool] = [:]
-        /// Closed, not yet packed: the spool and the file's current path.
-        var closedSpools: [UInt64: (spool: Spool, path: H5Path)] = [:]
+        /// Closed, not yet packed: the spool, the file's current path, and the attributes its
+        /// dataset gets when packed.
+        var closedSpools: [UInt64: (spool: Spool, path: H5Path, attributes: [NamedValue])] = [:]
         /// A change reached the working copy but not the journal: refuse further changes.
         var journalFailure: StagingError?
         /// Files packed into the working copy this session (a file stored twice counts twice):

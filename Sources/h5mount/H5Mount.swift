@@ -43,6 +43,8 @@ struct H5Mount: ParsableCommand {
                                   file for numpy.load(path, mmap_mode="r")
               debug               as -d: foreground, one log line per request
               uid=N, gid=N        owner shown for every file (default: you)
+              external=P          where external links may lead: dir (default; files
+                                  under the container's directory), any, none (hidden)
               allow_other, allow_root, default_permissions, auto_unmount, fsname=,
               subtype=, max_read=, nosuid, nodev, noexec, noatime, ...
                                   standard FUSE mount options, passed on

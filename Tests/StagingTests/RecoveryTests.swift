@@ -112,6 +112,33 @@ final class RecoveryTests: StagingTestCase {
         XCTAssertEqual(try reader.bytes("/b/g"), sampleBytes(12_345))
     }
 
+    /// A file closed with its metadata and not packed before the crash keeps it: the journal
+    /// records the attributes with the close, and recovery gives them to the packed file.
+    func testClosedButNotPackedKeepsTheAttributesItWasClosedWith() throws {
+        let container = try makeOriginal()
+        let stat = JSONValue.array([.int(0o100750), .int(1000), .int(100), .int(1_500_000_000), .int(7)])
+        try crash(container) { session in
+            let spool = try session.makeSpool()
+            try spool.write(sampleBytes(3_000), at: 0)
+            try session.closeFile(spool, at: .p("/small"), attributes: [NamedValue(name: "h5mount.stat", value: stat)])
+            let packed = try session.makeSpool()
+            try packed.write(sampleBytes(100), at: 0)
+            try session.closeFile(packed, at: .p("/packed"), attributes: [NamedValue(name: "h5mount.stat", value: stat)])
+            try session.packFile(packed)
+        }
+        let report = try WorkingCopy.recover(container: container, threads: 2)
+        XCTAssertEqual(report.filesFromSpools, 1)
+        XCTAssertEqual(report.filesFromJournal, 1)
+        XCTAssertEqual(report.failures, [])
+        let reader = try HDF5Container.open(path: container)
+        XCTAssertEqual(try reader.bytes("/small"), sampleBytes(3_000))
+        for file in ["/small", "/packed"] {
+            let attributes = try reader.attributes(of: .p(file))
+            XCTAssertEqual(attributes.map(\.name), ["h5mount.stat"], file)
+            XCTAssertEqual(attributes.first?.value, stat, file)
+        }
+    }
+
     func testHalfWrittenWorkingCopyLeavesTheOriginalIntact() throws {
         let container = try makeOriginal()
         let before = try XCTUnwrap(FileManager.default.contents(atPath: container))

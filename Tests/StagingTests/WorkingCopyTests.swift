@@ -214,4 +214,34 @@ final class WorkingCopyTests: StagingTestCase {
         XCTAssertEqual(records[6], .packLink(token: token, path: .p("/g/f"), replacing: true))
         try session.commit()
     }
+
+    /// The attributes given at the close reach the dataset with its pack (one chunk or many),
+    /// and the journal has them twice: with the close (for a recovery that packs the spool)
+    /// and after the link (for one that replays the pack).
+    func testAPackGivesTheAttributesTheFileWasClosedWith() throws {
+        let container = try makeOriginal()
+        let session = try WorkingCopy(container: container, options: options)
+        let stat = NamedValue(name: "h5mount.stat", value: .array([.int(0o100644), .int(0), .int(0), .int(1_700_000_000), .int(5)]))
+        for (path, size) in [("/one", 1_000), ("/many", 3 * 4096 + 10)] {
+            let spool = try session.makeSpool()
+            try spool.write(sampleBytes(size), at: 0)
+            try session.closeFile(spool, at: .p(path), attributes: [stat])
+            try session.packFile(spool)
+        }
+        let records = try Journal.read(path: container + ".h5mount-work/journal").records
+        for path in ["/one", "/many"] {
+            guard let closed = records.firstIndex(where: { if case .fileClosed(_, .p(path), _) = $0 { return true }; return false }),
+                  case .fileClosed(let spool, _, _) = records[closed] else { return XCTFail("no fileClosed for \(path)") }
+            XCTAssertEqual(records[closed + 1], .fileAttribute(spool: spool, name: stat.name, value: stat.value), path)
+            guard let linked = records.firstIndex(where: { if case .packLink(_, .p(path), _) = $0 { return true }; return false })
+            else { return XCTFail("no packLink for \(path)") }
+            XCTAssertEqual(records[linked + 1], .setAttribute(.p(path), name: stat.name, value: stat.value), path)
+        }
+        try session.commit()
+        let reader = try HDF5Container.open(path: container)
+        for (path, size) in [("/one", 1_000), ("/many", 3 * 4096 + 10)] {
+            XCTAssertEqual(try reader.bytes(path), sampleBytes(size), path)
+            XCTAssertEqual(try reader.attributes(of: .p(path)).map { NamedValue(name: $0.name, value: $0.value) }, [stat], path)
+        }
+    }
 }
