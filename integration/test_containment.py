@@ -129,3 +129,9 @@ def test_a_writable_mount_keeps_refusing_the_bad_group_after_the_first_change(mo
     with h5py.File(crashing, "r") as f:
         assert f["good1/new.txt"][()].tobytes() == b"written\n"
         assert f["good2/d2"][()].tolist() == list(range(300))
+
+
+def test_info_reports_the_bad_group_instead_of_crashing(h5mount_bin, crashing):
+    result = subprocess.run([h5mount_bin, "--info", str(crashing)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result
+    assert "unreadable: /poison: libhdf5 crashed (SIGSEGV) while listing /poison" in result.stdout, result.stdout
