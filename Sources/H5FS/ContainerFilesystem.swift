@@ -165,6 +165,14 @@ package final class ContainerFilesystem: FilesystemOperations {
         return handle
     }
 
+    package func isGeneratedText(_ node: NodeID) -> Bool {
+        switch (try? existing(node))?.kind {
+        case .sidecar: return true
+        case .view(let view): return view.length == 0  // a frames directory's .attrs
+        default: return false
+        }
+    }
+
     func nextHandle() -> UInt64 { handles.wrappingAdd(1, ordering: .relaxed).oldValue }
 
     package func read(_ node: NodeID, handle: UInt64, offset: UInt64, size: Int) throws(FSError) -> [UInt8] {
