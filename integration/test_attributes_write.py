@@ -107,6 +107,23 @@ def test_setfattr_and_getfattr_round_trip_and_keep_types(mounter, tmp_path):
     assert not os.path.exists(again / "g" / ".attrs"), "the group lost its last attribute and its sidecar"
 
 
+def test_a_sidecar_read_right_after_an_attribute_change_is_whole_json(mounter, tmp_path):
+    """The sidecar grows when an attribute is added, while the kernel may still hold its old
+    size (attribute timeout): the read must not be cut at that size."""
+    container = make_container(tmp_path / "c.h5")
+    mnt = mounter(container)
+    sidecar = mnt / "typed.attrs"
+    for i in range(5):
+        old_size = os.stat(sidecar).st_size  # the kernel now caches this size
+        value = "x" * (200 + 100 * i)
+        os.setxattr(mnt / "typed", f"user.long{i}", value.encode())
+        text = sidecar.read_text()
+        assert len(text) > old_size, "the new attribute made the sidecar longer"
+        assert json.loads(text)["attributes"][f"long{i}"] == value
+        os.removexattr(mnt / "typed", f"user.long{i}")
+        assert f"long{i}" not in json.loads(sidecar.read_text())["attributes"]
+
+
 def test_os_setxattr_flags_and_errors(mounter, tmp_path):
     container = make_container(tmp_path / "c.h5")
     mnt = mounter(container)

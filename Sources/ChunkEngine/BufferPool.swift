@@ -140,6 +140,10 @@ final class BufferPool: Sendable {
         let base = mapped + head
         let tail = hugePage - head
         if tail > 0 { munmap(base + length, tail) }
+        // Not copied into forked children: containment forks the daemon for each libhdf5
+        // trial (docs/hdf5-store.md), and page tables of the cache would make every fork
+        // slower; a child never touches tiles.
+        _ = madvise(base, length, MADV_DONTFORK)
         _ = madvise(base, length, MADV_HUGEPAGE)
         return base
     }

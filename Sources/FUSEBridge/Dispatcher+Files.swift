@@ -24,6 +24,9 @@ extension Dispatcher {
             // opens. On a writable mount the kernel drops a file's pages at each open
             // (and, with auto_inval_data, when its mtime or size changes).
             if configuration.cachesContent { info.pointee.keep_cache = 1 }
+            // Sidecars change length when attributes or a SWMR dataset's shape change; the kernel
+            // would cut reads at the size it cached (entry/attr timeouts), so read them directly.
+            if filesystem.isGeneratedText(node) { info.pointee.direct_io = 1; info.pointee.keep_cache = 0 }
             log.debug("\(operation) -> handle \(handle)")
             if fuse_reply_open(request, info) != 0 {
                 // The kernel will never release a handle it did not receive.

@@ -69,7 +69,7 @@ extension ContainerFilesystem {
                 links = try file.reader.links(in: path)
             } catch {
                 let failure = FSError(error, context: path.description)
-                log("cannot list \(path): \(error.message)")
+                logFailure("cannot list \(path)", failure)
                 throw failure
             }
             // The objects that need nodes, described in one reader call.
@@ -128,8 +128,9 @@ extension ContainerFilesystem {
         do {
             return try file.reader.link(named: name, in: path)
         } catch {
-            log("cannot read link \(path.appending(name)): \(error.message)")
-            throw FSError(error, context: path.appending(name).description)
+            let failure = FSError(error, context: path.appending(name).description)
+            logFailure("cannot read link \(path.appending(name))", failure)
+            throw failure
         }
     }
 

@@ -244,7 +244,7 @@ extension ContainerFilesystem: WritableFilesystemOperations {
         }
         guard first, working != files.container.reader.filePath else { return }
         do {
-            files.replaceContainer(with: try HDF5Container.open(path: working))
+            files.replaceContainer(with: try ContainerFilesystem.workingCopyReader(at: working, after: files.container.reader))
         } catch {
             throw FSError(error, context: working)
         }

@@ -33,8 +33,7 @@ package final class ContainerFilesystem: FilesystemOperations {
     /// missing container (empty), and starts the working copy first with `-o inplace`.
     package convenience init(containerPath: String, options: MountOptions,
                              log: @escaping @Sendable (String) -> Void = { _ in }) throws(FSError) {
-        let swmr = options.swmr
-        let opener: ContainerOpener = { path throws(StoreError) in try HDF5Container.open(path: path, swmr: swmr) }
+        let opener = ContainerFilesystem.opener(timeLimit: options.hdf5TimeLimit, swmr: options.swmr)
         var session: WriteSession? = nil
         var path = containerPath
         if !options.readOnly {
@@ -57,7 +56,8 @@ package final class ContainerFilesystem: FilesystemOperations {
         }
         let reader: ContainerReader
         do {
-            reader = try opener(path)
+            // -o inplace: the writer already has this file open in the process (+Containment).
+            reader = try (options.inplace ? ContainerFilesystem.opener(timeLimit: nil) : opener)(path)
         } catch {
             throw ContainerFilesystem.openError(error, path: containerPath)
         }
@@ -163,6 +163,14 @@ package final class ContainerFilesystem: FilesystemOperations {
         let handle = nextHandle()
         writes?.state.withLock { $0.handles[handle] = (node, false) }
         return handle
+    }
+
+    package func isGeneratedText(_ node: NodeID) -> Bool {
+        switch (try? existing(node))?.kind {
+        case .sidecar: return true
+        case .view(let view): return view.length == 0  // a frames directory's .attrs
+        default: return false
+        }
     }
 
     func nextHandle() -> UInt64 { handles.wrappingAdd(1, ordering: .relaxed).oldValue }

@@ -96,9 +96,17 @@ package protocol FilesystemOperations: Sendable {
     func extendedAttribute(_ node: NodeID, name: String) throws(FSError) -> [UInt8]
     func extendedAttributeNames(_ node: NodeID) throws(FSError) -> [String]
     func statistics() -> FilesystemStatistics
+    /// Whether `node`'s bytes are generated text whose length can change while the kernel
+    /// still holds the old size (sidecars after an attribute change or a SWMR refresh). The
+    /// adapter opens such files with `direct_io`: the kernel clips a cached read at the size
+    /// it knows, which would cut the JSON short.
+    func isGeneratedText(_ node: NodeID) -> Bool
 }
 
 extension FilesystemOperations {
+    /// Test doubles serve fixed bytes.
+    package func isGeneratedText(_ node: NodeID) -> Bool { false }
+
     /// For filesystems that only produce arrays (test doubles): read, then copy.
     package func read(_ node: NodeID, handle: UInt64, offset: UInt64,
                       into buffer: UnsafeMutableRawBufferPointer) throws(FSError) -> Int {

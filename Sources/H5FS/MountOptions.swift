@@ -16,6 +16,10 @@ package struct MountOptions: Sendable, Hashable {
     package var chunkSize: Int = 1 << 20
     /// `-o inplace`: change the container itself, without a working copy (no crash safety).
     package var inplace: Bool = false
+    /// Seconds one libhdf5 request may take in its trial child before its object answers EIO
+    /// (`-o hdf5_timeout=`, default 10); nil (`hdf5_timeout=0`): libhdf5 runs unguarded in
+    /// the daemon (docs/hdf5-store.md, "Containment").
+    package var hdf5TimeLimit: Double? = 10
     /// Which files external links may lead to (`-o external=dir|any|none`).
     package var external: ExternalLinkPolicy = .directory
     /// `-o swmr`: follow a SWMR writer (read-only; datasets re-described at most once per

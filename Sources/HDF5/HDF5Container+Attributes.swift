@@ -5,19 +5,22 @@ import H5Model
 /// Attributes of any object, in name order, values as JSON (`ElementDecoder` rules).
 extension HDF5Container {
     package func attributes(of path: H5Path) throws(StoreError) -> [Attribute] {
-        try HDF5Library.locked { () throws(StoreError) -> [Attribute] in
-            let object = try Handle(H5Oopen(fileID, try bytePath(path), h5m_p_default()), H5Oclose,
-                                    "\(path): open object")
-            var attributes: [Attribute] = []
-            for name in try attributeNames(object.id, path) {
-                let text = String(decoding: name.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-                let attribute = try Handle(H5Aopen(object.id, name, h5m_p_default()), H5Aclose,
-                                           "\(path): attribute \(text)")
-                attributes.append(Attribute(name: text, value: try value(of: attribute.id, in: object.id,
-                                                                         what: "\(path): attribute \(text)")))
-            }
-            return attributes
+        try contained(.init(.attributes, path)) { () throws(StoreError) -> [Attribute] in try attributesLocked(path) }
+    }
+
+    /// Caller holds the gate.
+    func attributesLocked(_ path: H5Path) throws(StoreError) -> [Attribute] {
+        let object = try Handle(H5Oopen(fileID, try bytePath(path), h5m_p_default()), H5Oclose,
+                                "\(path): open object")
+        var attributes: [Attribute] = []
+        for name in try attributeNames(object.id, path) {
+            let text = String(decoding: name.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let attribute = try Handle(H5Aopen(object.id, name, h5m_p_default()), H5Aclose,
+                                       "\(path): attribute \(text)")
+            attributes.append(Attribute(name: text, value: try value(of: attribute.id, in: object.id,
+                                                                     what: "\(path): attribute \(text)")))
         }
+        return attributes
     }
 
     /// NUL-terminated attribute names in name (byte) order. Caller holds the gate.

@@ -4,32 +4,38 @@ import H5Model
 /// Dataset metadata: type, shape, layout, filters, fill value, storage, virtual mappings.
 extension HDF5Container {
     package func dataset(at path: H5Path) throws(StoreError) -> DatasetInfo {
-        try HDF5Library.locked { () throws(StoreError) -> DatasetInfo in
-            let dataset = try openDataset(path)
-            let type = try Handle(H5Dget_type(dataset.id), H5Tclose, "\(path): datatype")
-            let space = try Handle(H5Dget_space(dataset.id), H5Sclose, "\(path): dataspace")
-            let dcpl = try Handle(H5Dget_create_plist(dataset.id), H5Pclose, "\(path): creation properties")
-            let described = try TypeDescription.describe(type.id)
-            let extent = try Dataspace.extent(space.id)
-            let layout = try CreationProperties.layout(dataset.id, dcpl.id)
-            // A fill value this module cannot decode must not hide the rest of the dataset.
-            let fill = (try? CreationProperties.fillValue(dcpl.id, type: type.id, location: dataset.id)) ?? (nil, nil)
-            let virtual = layout == .virtual ? try CreationProperties.virtualSources(dcpl.id) : []
-            return DatasetInfo(type: described, shape: extent.shape, maxShape: extent.maxShape, layout: layout,
-                               filters: try CreationProperties.filters(dcpl.id),
-                               fillValue: fill.0, fillValueBytes: fill.1,
-                               storageSize: H5Dget_storage_size(dataset.id), virtualSources: virtual)
-        }
+        try contained(.init(.dataset, path)) { () throws(StoreError) -> DatasetInfo in try datasetLocked(path) }
+    }
+
+    /// Caller holds the gate.
+    func datasetLocked(_ path: H5Path) throws(StoreError) -> DatasetInfo {
+        let dataset = try openDataset(path)
+        let type = try Handle(H5Dget_type(dataset.id), H5Tclose, "\(path): datatype")
+        let space = try Handle(H5Dget_space(dataset.id), H5Sclose, "\(path): dataspace")
+        let dcpl = try Handle(H5Dget_create_plist(dataset.id), H5Pclose, "\(path): creation properties")
+        let described = try TypeDescription.describe(type.id)
+        let extent = try Dataspace.extent(space.id)
+        let layout = try CreationProperties.layout(dataset.id, dcpl.id)
+        // A fill value this module cannot decode must not hide the rest of the dataset.
+        let fill = (try? CreationProperties.fillValue(dcpl.id, type: type.id, location: dataset.id)) ?? (nil, nil)
+        let virtual = layout == .virtual ? try CreationProperties.virtualSources(dcpl.id) : []
+        return DatasetInfo(type: described, shape: extent.shape, maxShape: extent.maxShape, layout: layout,
+                           filters: try CreationProperties.filters(dcpl.id),
+                           fillValue: fill.0, fillValueBytes: fill.1,
+                           storageSize: H5Dget_storage_size(dataset.id), virtualSources: virtual)
     }
 
     /// Type and shape without the creation properties: what a listing needs.
     package func datasetSummary(at path: H5Path) throws(StoreError) -> DatasetSummary {
-        try HDF5Library.locked { () throws(StoreError) -> DatasetSummary in
-            let dataset = try openDataset(path)
-            let type = try Handle(H5Dget_type(dataset.id), H5Tclose, "\(path): datatype")
-            let space = try Handle(H5Dget_space(dataset.id), H5Sclose, "\(path): dataspace")
-            return DatasetSummary(type: try TypeDescription.describe(type.id), shape: try Dataspace.extent(space.id).shape)
-        }
+        try contained(.init(.summary, path)) { () throws(StoreError) -> DatasetSummary in try datasetSummaryLocked(path) }
+    }
+
+    /// Caller holds the gate.
+    func datasetSummaryLocked(_ path: H5Path) throws(StoreError) -> DatasetSummary {
+        let dataset = try openDataset(path)
+        let type = try Handle(H5Dget_type(dataset.id), H5Tclose, "\(path): datatype")
+        let space = try Handle(H5Dget_space(dataset.id), H5Sclose, "\(path): dataspace")
+        return DatasetSummary(type: try TypeDescription.describe(type.id), shape: try Dataspace.extent(space.id).shape)
     }
 
     /// Opens the dataset at `path` with the container's dataset access list.

@@ -4,31 +4,37 @@ import H5Model
 /// Objects and links: cheap metadata, no dataset is opened.
 extension HDF5Container {
     package func object(at path: H5Path) throws(StoreError) -> ObjectInfo {
-        try HDF5Library.locked { () throws(StoreError) -> ObjectInfo in
-            let bytes = try bytePath(path)
-            var info = H5O_info_t()
-            try check(H5Oget_info_by_name2(fileID, bytes, &info, ObjectInfo.fields, h5m_p_default()),
-                      .unreadable, "\(path): object")
-            return ObjectInfo(info)
-        }
+        try contained(.init(.object, path)) { () throws(StoreError) -> ObjectInfo in try objectLocked(path) }
+    }
+
+    /// Caller holds the gate.
+    func objectLocked(_ path: H5Path) throws(StoreError) -> ObjectInfo {
+        let bytes = try bytePath(path)
+        var info = H5O_info_t()
+        try check(H5Oget_info_by_name2(fileID, bytes, &info, ObjectInfo.fields, h5m_p_default()),
+                  .unreadable, "\(path): object")
+        return ObjectInfo(info)
     }
 
     package func links(in group: H5Path) throws(StoreError) -> [Link] {
-        try HDF5Library.locked { () throws(StoreError) -> [Link] in
-            let bytes = try bytePath(group)
-            try requireGroup(bytes, group)
-            var links: [Link] = []
-            for raw in try iterateLinks(bytes) {
-                links.append(Link(name: String(decoding: raw.name, as: UTF8.self),
-                                  target: try target(of: raw, at: linkPath(bytes, raw.name))))
-            }
-            return links
+        try contained(.init(.list, group)) { () throws(StoreError) -> [Link] in try linksLocked(group) }
+    }
+
+    /// Caller holds the gate.
+    func linksLocked(_ group: H5Path) throws(StoreError) -> [Link] {
+        let bytes = try bytePath(group)
+        try requireGroup(bytes, group)
+        var links: [Link] = []
+        for raw in try iterateLinks(bytes) {
+            links.append(Link(name: String(decoding: raw.name, as: UTF8.self),
+                              target: try target(of: raw, at: linkPath(bytes, raw.name))))
         }
+        return links
     }
 
     package func link(named name: String, in group: H5Path) throws(StoreError) -> Link? {
         guard !name.isEmpty, !name.contains("/"), name != ".", name != ".." else { return nil }
-        return try HDF5Library.locked { () throws(StoreError) -> Link? in
+        return try contained(.init(.lookup, group.appending(name))) { () throws(StoreError) -> Link? in
             try requireGroup(try bytePath(group), group)
             // Resolving through bytePath gives the stored bytes of a name with U+FFFD.
             let full = try bytePath(group.appending(name))

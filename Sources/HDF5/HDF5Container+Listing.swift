@@ -22,7 +22,10 @@ extension HDF5Container {
             results += HDF5Library.locked {
                 slice.map { object in
                     Result { () throws(StoreError) -> ObjectDescription in
-                        try describeObject(at: object.address, path: object.path)
+                        try admitLocked(.init(.describe, object.path)) {
+                            _ = try? describeObject(at: object.address, path: object.path)
+                        }
+                        return try describeObject(at: object.address, path: object.path)
                     }
                 }
             }
@@ -31,7 +34,7 @@ extension HDF5Container {
     }
 
     /// Caller holds the gate.
-    private func describeObject(at address: UInt64, path: H5Path) throws(StoreError) -> ObjectDescription {
+    func describeObject(at address: UInt64, path: H5Path) throws(StoreError) -> ObjectDescription {
         let object = try Handle(H5Oopen_by_addr(fileID, haddr_t(address)), H5Oclose, "\(path): open object")
         var raw = H5O_info_t()
         try check(H5Oget_info2(object.id, &raw, ObjectInfo.fields), .unreadable, "\(path): object")

@@ -4,7 +4,7 @@ import H5Model
 /// Data: chunk locations, raw blocks, strings and JSON elements.
 extension HDF5Container {
     package func chunkLocations(dataset path: H5Path, chunks: [[UInt64]]) throws(StoreError) -> [ChunkLocation?] {
-        try HDF5Library.locked { () throws(StoreError) -> [ChunkLocation?] in
+        try contained(.init(.read, path), remember: false) { () throws(StoreError) -> [ChunkLocation?] in
             // One open per call; each lookup walks the chunk index by coordinate (no O(N²) scan).
             let dataset = try openDataset(path)
             let dcpl = try Handle(H5Dget_create_plist(dataset.id), H5Pclose, "\(path): creation properties")
@@ -42,39 +42,52 @@ extension HDF5Container {
 
     package func readBlock(dataset path: H5Path, start: [UInt64], count: [UInt64],
                            into buffer: UnsafeMutableRawBufferPointer) throws(StoreError) {
-        try HDF5Library.locked { () throws(StoreError) in
-            let dataset = try openDataset(path)
-            // H5Dget_type is a copy of the file type: bytes come back as stored
-            // (same byte order, same compound offsets), no conversion.
-            let type = try Handle(H5Dget_type(dataset.id), H5Tclose, "\(path): datatype")
-            if ElementDecoder.hasVariableParts(try TypeDescription.describe(type.id)) {
-                throw StoreError(.invalidArgument, "\(path): variable-length data has no raw form")
-            }
-            let space = try Handle(H5Dget_space(dataset.id), H5Sclose, "\(path): dataspace")
-            guard let shape = try Dataspace.extent(space.id).shape else {
-                guard start.isEmpty, count.isEmpty, buffer.isEmpty else {
-                    throw StoreError(.invalidArgument, "\(path): null dataspace has no elements")
-                }
-                return
-            }
-            let total = try blockSize(path, shape: shape, start: start, count: count,
-                                      elementSize: H5Tget_size(type.id))
-            guard buffer.count == total else {
-                throw StoreError(.invalidArgument, "\(path): buffer holds \(buffer.count) bytes, block is \(total)")
-            }
-            guard total > 0, let destination = buffer.baseAddress else { return }
-            try checkStoredInsideFile(dataset.id, path, start: shape.isEmpty ? nil : start, count: shape.isEmpty ? nil : count)
-            if shape.isEmpty {
-                try check(H5Dread(dataset.id, type.id, h5m_s_all(), h5m_s_all(), h5m_p_default(), destination),
-                          .unreadable, "\(path): read")
-                return
-            }
-            try check(H5Sselect_hyperslab(space.id, H5S_SELECT_SET, start, nil, count, nil),
-                      .invalidArgument, "\(path): select block")
-            let memory = try Handle(H5Screate_simple(Int32(count.count), count, nil), H5Sclose, "\(path): block")
-            try check(H5Dread(dataset.id, type.id, memory.id, space.id, h5m_p_default(), destination),
-                      .unreadable, "\(path): read block \(start) + \(count)")
+        // The trial reads into memory of its own: the caller's buffer may be a tile mapping
+        // the child does not have (BufferPool maps tiles MADV_DONTFORK).
+        let trial = { () -> Void in
+            let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, buffer.count), alignment: 64)
+            _ = try? self.readBlockLocked(path, start: start, count: count,
+                                          into: UnsafeMutableRawBufferPointer(rebasing: scratch[..<buffer.count]))
         }
+        try contained(.init(.read, path), remember: false, trial: trial) { () throws(StoreError) in
+            try readBlockLocked(path, start: start, count: count, into: buffer)
+        }
+    }
+
+    /// Caller holds the gate.
+    private func readBlockLocked(_ path: H5Path, start: [UInt64], count: [UInt64],
+                                 into buffer: UnsafeMutableRawBufferPointer) throws(StoreError) {
+        let dataset = try openDataset(path)
+        // H5Dget_type is a copy of the file type: bytes come back as stored
+        // (same byte order, same compound offsets), no conversion.
+        let type = try Handle(H5Dget_type(dataset.id), H5Tclose, "\(path): datatype")
+        if ElementDecoder.hasVariableParts(try TypeDescription.describe(type.id)) {
+            throw StoreError(.invalidArgument, "\(path): variable-length data has no raw form")
+        }
+        let space = try Handle(H5Dget_space(dataset.id), H5Sclose, "\(path): dataspace")
+        guard let shape = try Dataspace.extent(space.id).shape else {
+            guard start.isEmpty, count.isEmpty, buffer.isEmpty else {
+                throw StoreError(.invalidArgument, "\(path): null dataspace has no elements")
+            }
+            return
+        }
+        let total = try blockSize(path, shape: shape, start: start, count: count,
+                                  elementSize: H5Tget_size(type.id))
+        guard buffer.count == total else {
+            throw StoreError(.invalidArgument, "\(path): buffer holds \(buffer.count) bytes, block is \(total)")
+        }
+        guard total > 0, let destination = buffer.baseAddress else { return }
+        try checkStoredInsideFile(dataset.id, path, start: shape.isEmpty ? nil : start, count: shape.isEmpty ? nil : count)
+        if shape.isEmpty {
+            try check(H5Dread(dataset.id, type.id, h5m_s_all(), h5m_s_all(), h5m_p_default(), destination),
+                      .unreadable, "\(path): read")
+            return
+        }
+        try check(H5Sselect_hyperslab(space.id, H5S_SELECT_SET, start, nil, count, nil),
+                  .invalidArgument, "\(path): select block")
+        let memory = try Handle(H5Screate_simple(Int32(count.count), count, nil), H5Sclose, "\(path): block")
+        try check(H5Dread(dataset.id, type.id, memory.id, space.id, h5m_p_default(), destination),
+                  .unreadable, "\(path): read block \(start) + \(count)")
     }
 
     /// Bytes of the block, after checking it lies inside the extent.
@@ -97,27 +110,32 @@ extension HDF5Container {
     }
 
     package func readStrings(dataset path: H5Path) throws(StoreError) -> [String] {
-        let values = try HDF5Library.locked { () throws(StoreError) -> [JSONValue] in
-            let dataset = try openDataset(path)
-            let type = try Handle(H5Dget_type(dataset.id), H5Tclose, "\(path): datatype")
-            switch try TypeDescription.describe(type.id) {
-            case .fixedString, .variableString: break
-            default: throw StoreError(.invalidArgument, "\(path): not a string dataset")
-            }
-            return try readElements(dataset.id, type: type.id, path)
+        try contained(.init(.read, path)) { () throws(StoreError) -> [String] in try readStringsLocked(path) }
+    }
+
+    /// Caller holds the gate.
+    func readStringsLocked(_ path: H5Path) throws(StoreError) -> [String] {
+        let dataset = try openDataset(path)
+        let type = try Handle(H5Dget_type(dataset.id), H5Tclose, "\(path): datatype")
+        switch try TypeDescription.describe(type.id) {
+        case .fixedString, .variableString: break
+        default: throw StoreError(.invalidArgument, "\(path): not a string dataset")
         }
-        return values.map { value -> String in
+        return try readElements(dataset.id, type: type.id, path).map { value -> String in
             if case .string(let text) = value { return text }
             return ""
         }
     }
 
     package func readJSONElements(dataset path: H5Path) throws(StoreError) -> [JSONValue] {
-        try HDF5Library.locked { () throws(StoreError) -> [JSONValue] in
-            let dataset = try openDataset(path)
-            let type = try Handle(H5Dget_type(dataset.id), H5Tclose, "\(path): datatype")
-            return try readElements(dataset.id, type: type.id, path)
-        }
+        try contained(.init(.read, path)) { () throws(StoreError) -> [JSONValue] in try readJSONElementsLocked(path) }
+    }
+
+    /// Caller holds the gate.
+    func readJSONElementsLocked(_ path: H5Path) throws(StoreError) -> [JSONValue] {
+        let dataset = try openDataset(path)
+        let type = try Handle(H5Dget_type(dataset.id), H5Tclose, "\(path): datatype")
+        return try readElements(dataset.id, type: type.id, path)
     }
 
     /// Every element of a dataset, decoded. Caller holds the gate.

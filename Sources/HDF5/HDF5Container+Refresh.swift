@@ -7,12 +7,15 @@ extension HDF5Container {
     /// object header and chunk index (libhdf5 does not re-read them when the file changes),
     /// so `H5Drefresh` evicts and reloads them first; every later call (the chunk lookups of
     /// the chunk engine included) sees the refreshed state.
+    /// Contained, it is tried every time (the file changed since any earlier trial).
     package func refreshedDataset(at path: H5Path) throws(StoreError) -> DatasetInfo {
-        try HDF5Library.locked { () throws(StoreError) in
-            let dataset = try openDataset(path)
-            try check(H5Drefresh(dataset.id), .unreadable, "\(path): refresh")
+        try contained(.init(.dataset, path), remember: false) { () throws(StoreError) -> DatasetInfo in
+            do {
+                let dataset = try openDataset(path)
+                try check(H5Drefresh(dataset.id), .unreadable, "\(path): refresh")
+            }
+            return try datasetLocked(path)
         }
-        return try dataset(at: path)
     }
 }
 

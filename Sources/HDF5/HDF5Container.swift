@@ -16,13 +16,17 @@ package final class HDF5Container: ContainerReader {
     /// relatively resolve against the container's directory, not the process cwd
     /// (the daemon runs in /).
     let datasetAccess: hid_t
+    /// nil: libhdf5 runs every request in this process. Else requests are tried in a forked
+    /// child first (`HDF5Container+Containment`): a hostile file cannot kill the daemon.
+    package let containment: Containment?
     /// Set by `close()`; later calls fail inside libhdf5 with an invalid id (an error, not a crash).
     private let isClosed = Mutex(false)
 
-    private init(filePath: String, fileID: hid_t, datasetAccess: hid_t) {
+    private init(filePath: String, fileID: hid_t, datasetAccess: hid_t, containment: Containment?) {
         self.filePath = filePath
         self.fileID = fileID
         self.datasetAccess = datasetAccess
+        self.containment = containment
     }
 
     deinit { close() }
@@ -42,8 +46,10 @@ package final class HDF5Container: ContainerReader {
         }
     }
 
-    /// Opens `path` read-only (with `swmr`, as a SWMR reader of a file being written).
-    package static func open(path: String, swmr: Bool = false) throws(StoreError) -> HDF5Container {
+    /// Opens `path` read-only (with `swmr`, as a SWMR reader of a file being written);
+    /// with `containment`, every later request is tried in a forked child first.
+    package static func open(path: String, swmr: Bool = false,
+                             containment: Containment? = nil) throws(StoreError) -> HDF5Container {
         let absolute = try checkedRegularFile(path)
         let directory = absolute.parentDirectory
         return try HDF5Library.locked { () throws(StoreError) -> HDF5Container in
@@ -73,7 +79,7 @@ package final class HDF5Container: ContainerReader {
                 _ = H5Fclose(file)
                 throw error
             }
-            return HDF5Container(filePath: absolute, fileID: file, datasetAccess: access)
+            return HDF5Container(filePath: absolute, fileID: file, datasetAccess: access, containment: containment)
         }
     }
 

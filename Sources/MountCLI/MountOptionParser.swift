@@ -70,6 +70,11 @@ package func parseMountOptions(_ groups: [String], uid: UInt32, gid: UInt32) thr
             parsed.debug = true
         case ("inplace", nil):
             parsed.filesystem.inplace = true
+        case ("hdf5_timeout", let text?):
+            guard let seconds = Double(text), seconds >= 0, seconds <= 86400 else {
+                throw badValue(key, text, "seconds, 0 to turn containment off")
+            }
+            parsed.filesystem.hdf5TimeLimit = seconds == 0 ? nil : seconds
         case ("external", let text?):
             guard let policy = ExternalLinkPolicy(parsing: text) else { throw badValue(key, text, "dir, any or none") }
             parsed.filesystem.external = policy
@@ -137,7 +142,8 @@ private func isMountHelperOption(_ key: String, _ value: String?) -> Bool {
 }
 
 /// h5mount's own options that take a value.
-private let valueKeys: Set<String> = ["cache_size", "uid", "gid", "max_read", "compression", "chunk_size", "swmr_interval", "external"]
+private let valueKeys: Set<String> = ["cache_size", "uid", "gid", "max_read", "compression", "chunk_size", "swmr_interval", "external",
+                                      "hdf5_timeout"]
 
 /// `-o swmr` follows a writer: the mount is read-only (`-o rw` with it is a usage error), and
 /// `swmr_interval=` means nothing without it (a warning).

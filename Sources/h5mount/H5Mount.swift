@@ -30,6 +30,9 @@ struct H5Mount: ParsableCommand {
               inplace             write into the container itself, without a working copy:
                                   for very large containers; a crash can damage it
               cache_size=BYTES    decoded-chunk cache budget (K/M/G suffixes; default 256M)
+              hdf5_timeout=S      libhdf5 requests are tried in a child process first; one
+                                  that crashes or takes longer than S seconds (default 10)
+                                  makes its object answer EIO; 0 turns this off
               swmr                follow a SWMR writer (read-only): growing datasets show
                                   their new size and data within swmr_interval
               swmr_interval=SECS  how often a followed dataset is looked at (default 1)

@@ -86,6 +86,16 @@ final class MountOptionParserTests: XCTestCase {
         XCTAssertEqual(usageError("inplace=1"), "h5mount: unknown mount option 'inplace=1' (see h5mount --help)")
     }
 
+    func testContainmentTimeLimit() throws {
+        XCTAssertEqual(try parse("ro").filesystem.hdf5TimeLimit, 10, "contained by default")
+        XCTAssertEqual(try parse("hdf5_timeout=2.5").filesystem.hdf5TimeLimit, 2.5)
+        XCTAssertNil(try parse("hdf5_timeout=0").filesystem.hdf5TimeLimit, "0 turns containment off")
+        XCTAssertEqual(try parse("hdf5_timeout=3").fuseOptions, [], "not a FUSE option")
+        XCTAssertNotNil(usageError("hdf5_timeout=-1"))
+        XCTAssertNotNil(usageError("hdf5_timeout=soon"))
+        XCTAssertEqual(usageError("hdf5_timeout"), "h5mount: mount option 'hdf5_timeout' needs a value (hdf5_timeout=...)")
+    }
+
     func testViewOptions() throws {
         XCTAssertFalse(try parse("ro").filesystem.frames, "no views unless asked for")
         XCTAssertFalse(try parse("ro").filesystem.npy)
