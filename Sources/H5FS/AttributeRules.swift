@@ -3,11 +3,11 @@ import H5Model
 import HDF5
 
 /// The rules shared by extended attributes and sidecars (docs/writing.md, "Attributes").
-enum AttributeRules {
+package enum AttributeRules {
     /// A user attribute name must be storable and not reserved: `h5mount.*` attributes hold
     /// h5mount's own bookkeeping (modes, times) and never show, so they cannot be written
     /// through the mount either (EPERM).
-    static func checkName(_ name: String) throws(FSError) {
+    package static func checkName(_ name: String) throws(FSError) {
         guard !name.isEmpty else { throw FSError(EINVAL, "empty attribute name") }
         guard !name.utf8.contains(0) else { throw FSError(EINVAL, "attribute name with a NUL byte") }
         guard NameRules.isVisibleAttribute(name) else {
@@ -16,7 +16,7 @@ enum AttributeRules {
     }
 
     /// Whether `value` can be stored as an attribute (EINVAL otherwise).
-    static func checkValue(_ value: JSONValue, name: String) throws(FSError) {
+    package static func checkValue(_ value: JSONValue, name: String) throws(FSError) {
         do {
             try HDF5Writer.validateAttribute(name: name, value: value)
         } catch {
@@ -31,7 +31,7 @@ enum AttributeRules {
     ///   becomes that value ("NaN", "Infinity", "-Infinity" in quotes: that float);
     /// - any other text is a string.
     /// Whatever the result, the writer keeps an existing attribute's type when it fits.
-    static func value(ofExtendedAttribute bytes: [UInt8], existing: JSONValue?, name: String) throws(FSError) -> JSONValue {
+    package static func value(ofExtendedAttribute bytes: [UInt8], existing: JSONValue?, name: String) throws(FSError) -> JSONValue {
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw FSError(EINVAL, "user.\(name): the value is not UTF-8 text")
         }
@@ -51,7 +51,7 @@ enum AttributeRules {
 
     /// An array of numbers with "NaN", "Infinity" or "-Infinity" among them, as the floats
     /// they spell (how a float array renders them); anything else as it is.
-    static func floatsRead(_ value: JSONValue) -> JSONValue {
+    package static func floatsRead(_ value: JSONValue) -> JSONValue {
         var numbers = false, others = false
         func scan(_ v: JSONValue) {
             switch v {
@@ -80,7 +80,7 @@ enum AttributeRules {
     /// string attribute "NaN": both show the same); object members compare by key, in any order. A sidecar's
     /// unchanged attributes and keys are recognised this way after a reader's round trip
     /// (Python reads 3 and writes 3; numbers keep their value).
-    static func same(_ a: JSONValue, _ b: JSONValue) -> Bool {
+    package static func same(_ a: JSONValue, _ b: JSONValue) -> Bool {
         switch (a, b) {
         case (.array(let x), .array(let y)):
             return x.count == y.count && zip(x, y).allSatisfy { same($0, $1) }
@@ -112,7 +112,7 @@ enum AttributeRules {
 
 extension AttributeEdit {
     /// `attributes` after `edits`, in name order (what a file not stored yet will get).
-    static func applying(_ edits: [AttributeEdit], to attributes: [Attribute]) -> [Attribute] {
+    package static func applying(_ edits: [AttributeEdit], to attributes: [Attribute]) -> [Attribute] {
         var byName: [String: JSONValue] = [:]
         for attribute in attributes { byName[attribute.name] = attribute.value }
         for edit in edits {

@@ -10,11 +10,11 @@ import H5Model
 /// object of storable values, without duplicate or reserved names. It then becomes the
 /// attribute set: names missing from it are removed, new ones created, changed ones set;
 /// unchanged ones are left alone (so their HDF5 type stays whatever it was).
-enum SidecarEdit {
+package enum SidecarEdit {
     /// The largest sidecar text accepted (EFBIG beyond): sidecars are held in memory.
     static let maximumSize = 16 << 20
 
-    static func edits(written: [UInt8], current: JSONValue) throws(FSError) -> [AttributeEdit] {
+    package static func edits(written: [UInt8], current: JSONValue) throws(FSError) -> [AttributeEdit] {
         let parsed: JSONValue
         do {
             parsed = try JSONValue.parse(written)

@@ -1,7 +1,7 @@
 import H5Model
 
 /// File content of datasets that have no raw form: text and JSON lines.
-enum TextRendering {
+package enum TextRendering {
     /// Strings, one element per line, each ending in "\n" (a scalar too).
     static func text(_ elements: [String]) -> [UInt8] {
         var out: [UInt8] = []
@@ -23,7 +23,7 @@ enum TextRendering {
     }
 
     /// Value of the xattr `user.NAME`: the text of a string attribute, else compact JSON.
-    static func extendedAttributeValue(_ value: JSONValue) -> [UInt8] {
+    package static func extendedAttributeValue(_ value: JSONValue) -> [UInt8] {
         if case .string(let text) = value { return Array(text.utf8) }
         return Array(value.compactText.utf8)
     }

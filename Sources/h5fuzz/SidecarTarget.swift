@@ -1,6 +1,6 @@
 import Glibc
 import H5Model
-@testable import H5FS
+import H5FS
 
 /// What writing a sidecar or a `user.*` xattr asks for (H5FS SidecarEdit, AttributeRules),
 /// without libhdf5. Input: [current sidecar JSON] NUL [written text].
