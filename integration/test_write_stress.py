@@ -676,10 +676,6 @@ def test_readers_a_copier_and_a_lister_at_once_leave_no_wrong_byte_and_no_leak(m
     assert {path: value for path, value in files.items() if path.startswith("/copies/")} == expected
 
 
-@pytest.mark.xfail(strict=False, reason="open bug: a file read right after its close, while another process "
-                   "lists its directory, can read back short (a 128 KiB multiple) with no READ reaching the "
-                   "daemon: the kernel holds a stale size. Timing-dependent (not seen with -d), so not strict. "
-                   "See docs/fuzzing.md.")
 def test_a_file_read_back_right_after_its_close_is_whole_while_its_directory_is_listed(mounter, workers, tmp_path):
     """cp-like writes (create, write, close) each read back at once by the writer, while
     another process walks the mount and lstat()s everything: every read-back is whole."""
