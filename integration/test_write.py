@@ -401,6 +401,28 @@ def test_hard_links_are_one_inode(mounter, tmp_path):
     assert os.stat(again / "first").st_nlink == 2
 
 
+def test_a_hard_link_made_while_the_file_is_written_does_not_cut_its_read_back(mounter, tmp_path):
+    """The kernel takes a LINK reply's attributes as the inode's, size included: a link made
+    while a writer still holds the file (bytes not stored yet) must answer the size written."""
+    container = tmp_path / "c.h5"
+    mnt = mounter(container)
+    stored, more = (bytes(range(251)) * 300)[:64 * 1024], (bytes(range(7, 250)) * 300)[:64 * 1024 + 5]
+    write(mnt / "f", stored)
+    descriptor = os.open(mnt / "f", os.O_WRONLY | os.O_APPEND)
+    try:
+        assert os.write(descriptor, more) == len(more)
+        os.link(mnt / "f", mnt / "g")
+        assert os.fstat(descriptor).st_size == len(stored) + len(more)
+    finally:
+        os.close(descriptor)
+    assert read(mnt / "f") == stored + more
+    assert read(mnt / "g") == stored + more
+    unmount_cli(mounter, mnt)
+    tree = dump(container)
+    assert tree["/f"][:3] == ["file", len(stored) + len(more), sha(stored + more)]
+    assert tree["/f"][3] == tree["/g"][3], "both names are one HDF5 object"
+
+
 def test_special_files_and_non_user_xattrs_are_refused(mounter, tmp_path):
     """user.* xattrs are HDF5 attributes (test_attributes_write.py); other namespaces have no
     place in HDF5."""

@@ -676,10 +676,6 @@ def test_readers_a_copier_and_a_lister_at_once_leave_no_wrong_byte_and_no_leak(m
     assert {path: value for path, value in files.items() if path.startswith("/copies/")} == expected
 
 
-@pytest.mark.xfail(strict=False, reason="open bug: a file read right after its close, while another process "
-                   "lists its directory, can read back short (a 128 KiB multiple) with no READ reaching the "
-                   "daemon: the kernel holds a stale size. Timing-dependent (not seen with -d), so not strict. "
-                   "See docs/fuzzing.md.")
 def test_a_file_read_back_right_after_its_close_is_whole_while_its_directory_is_listed(mounter, workers, tmp_path):
     """cp-like writes (create, write, close) each read back at once by the writer, while
     another process walks the mount and lstat()s everything: every read-back is whole."""
@@ -697,3 +693,35 @@ def test_a_file_read_back_right_after_its_close_is_whole_while_its_directory_is_
     stop.touch()
     workers.finish(lister)
     workers.finish(copier)
+
+
+@pytest.mark.parametrize("written_at_opendir", [0, 128 * 1024])
+def test_a_listing_opened_while_a_file_was_written_does_not_cut_its_read_back(mounter, tmp_path, written_at_opendir):
+    """The load test's race, made to happen every time: a directory opened (its listing taken)
+    while a file in it is being written, read (getdents: READDIRPLUS) only after the file is
+    written and closed. The kernel applies the entries' attributes to the inode it holds, so a
+    size from the opendir would cut the read-back short with no READ reaching the daemon."""
+    mnt = mounter(tmp_path / "listed.h5")
+    directory = Path(mnt.path) / "d"
+    directory.mkdir()
+    data = payload(5 * 128 * 1024 + 1000, 17)
+    path = directory / "f"
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    listing = None
+    try:
+        written = 0
+        while written < len(data):
+            if written == written_at_opendir and listing is None:
+                listing = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)  # OPENDIR
+            written += os.write(descriptor, data[written:written + 128 * 1024])
+    finally:
+        os.close(descriptor)
+    try:
+        listed = {entry.name: entry.stat(follow_symlinks=False).st_size for entry in os.scandir(listing)}
+    finally:
+        os.close(listing)
+    assert listed == {"f": len(data)}
+    with open(path, "rb") as f:
+        back = f.read()
+    assert len(back) == len(data) and back == data
+    assert os.stat(path).st_size == len(data)

@@ -18,7 +18,8 @@ extension Dispatcher {
     /// With `plus`, every real entry handed to the kernel counts as one lookup
     /// (the kernel will forget it), and only then: an entry that does not fit
     /// is not counted, as in libfuse's passthrough_ll.c. "." and ".." go out
-    /// with node id 0 in their entry, which the kernel neither links nor counts.
+    /// with node id 0 in their entry, which the kernel neither links nor counts; so does
+    /// an entry whose node has gone since the opendir (`replyAttributes`).
     package func packDirectory(_ snapshot: DirectorySnapshot, offset: Int, size: Int,
                                plus: Bool, request: fuse_req_t? = nil) -> DirectoryReply {
         let entries = snapshot.entries
@@ -36,10 +37,13 @@ extension Dispatcher {
                 let listed = entries[index]
                 let nextOffset = off_t(index + 1)
                 let remaining = size - used
+                // Attributes as of this reply, not of the opendir (replyAttributes says why).
+                let current = plus ? replyAttributes(of: listed) : nil
+                let linked = plus && !listed.isDotEntry && current != nil
                 let needed = listed.name.withCString { name -> Int in
                     if plus {
-                        var entry = listed.isDotEntry ? fuse_entry_param() : entryParameter(listed.attributes)
-                        if listed.isDotEntry { entry.attr = listed.attributes.statValue }
+                        var entry = linked ? entryParameter(current ?? listed.attributes) : fuse_entry_param()
+                        if !linked { entry.attr = (current ?? listed.attributes).statValue }
                         return fuse_add_direntry_plus(request, base + used, remaining, name, &entry, nextOffset)
                     } else {
                         var st = listed.attributes.statValue
@@ -49,7 +53,7 @@ extension Dispatcher {
                 if needed > remaining { break }
                 used += needed
                 entryCount += 1
-                if plus && !listed.isDotEntry {
+                if linked {
                     filesystem.countLookup(listed.attributes.node)
                     counted.append(listed.attributes.node)
                     if listed.attributes.isDirectory { parents.record(listed.attributes.node, in: snapshot.node) }

@@ -179,7 +179,11 @@ extension ContainerFilesystem: WritableFilesystemOperations {
         let made = try child(of: directory, named: newName)
         try refreshDataset(made.id, at: existingPath)
         nodes.countLookup(made.id)
-        return try existing(made.id).attributes
+        // What getattr answers: a file still open for writing has bytes its dataset does not
+        // hold yet. The kernel takes a LINK reply's size as it is (no attr_version check), so
+        // the stored size would cut a read of the file short (docs/write-path.md, "Sizes the
+        // kernel is told").
+        return try attributes(of: made.id)
     }
 
     // MARK: - Shared helpers

@@ -56,6 +56,8 @@ final class WritableMemoryFilesystem: WritableFilesystemOperations {
     var synchronized: [NodeID] { state.withLock { $0.synchronized } }
     var flushed: [NodeID] { state.withLock { $0.flushed } }
     func node(_ id: NodeID) -> Node? { state.withLock { $0.nodes[id] } }
+    /// Forgets a node entirely (its names stay), as a filesystem that dropped it would.
+    func dropNode(_ id: NodeID) { _ = state.withLock { $0.nodes.removeValue(forKey: id) } }
 
     // MARK: - Reading
 

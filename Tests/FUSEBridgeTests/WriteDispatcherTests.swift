@@ -125,6 +125,50 @@ final class WriteDispatcherTests: XCTestCase {
         XCTAssertEqual(entries.map(\.inode), [c.node, b.node])
     }
 
+    /// The kernel applies a readdirplus entry's size to the inode it holds: it must be the
+    /// size as of the reply (every write answered so far), not the opendir's snapshot's.
+    func testReaddirplusOnAWritableMountAnswersSizesAsOfTheReplyNotOfTheOpendir() throws {
+        let fs = WritableMemoryFilesystem()
+        let dispatcher = makeDispatcher(fs)
+        let (file, handle) = try dispatcher.doCreate(parent: 1, name: "f", mode: 0o644, flags: O_WRONLY | O_CREAT)
+        let first = [UInt8](repeating: 7, count: 100)
+        _ = try first.withUnsafeBytes { try dispatcher.doWrite(file.node, handle: handle, offset: 0, data: $0) }
+        let directory = try dispatcher.doOpenDirectory(1)
+        let more = [UInt8](repeating: 8, count: 300)
+        _ = try more.withUnsafeBytes { try dispatcher.doWrite(file.node, handle: handle, offset: 100, data: $0) }
+        let entries = parseDirents(try dispatcher.doReadDirectory(handle: directory, offset: 0, size: 4096, plus: true).bytes,
+                                   plus: true)
+        let listed = try XCTUnwrap(entries.first { $0.name == "f" })
+        XCTAssertEqual(listed.entryNode, file.node)
+        XCTAssertEqual(listed.entrySize, 400, "the snapshot said 100")
+        // Plain readdir carries no attributes the kernel keeps; it still lists the snapshot.
+        let plain = parseDirents(try dispatcher.doReadDirectory(handle: directory, offset: 0, size: 4096, plus: false).bytes,
+                                 plus: false)
+        XCTAssertEqual(plain.map(\.name), [".", "..", "f"])
+        fs.release(file.node, handle: handle)
+    }
+
+    func testReaddirplusHandsANodeGoneSinceTheOpendirOutUnlinkedAndUncounted() throws {
+        let fs = WritableMemoryFilesystem()
+        let dispatcher = makeDispatcher(fs)
+        let (file, handle) = try dispatcher.doCreate(parent: 1, name: "f", mode: 0o644, flags: O_WRONLY | O_CREAT)
+        fs.release(file.node, handle: handle)
+        let kept = try dispatcher.doMakeDirectory(parent: 1, name: "kept", mode: 0o755)
+        let directory = try dispatcher.doOpenDirectory(1)
+        fs.dropNode(file.node)
+        let before = (fs.lookupCount(file.node), fs.lookupCount(kept.node))
+        let reply = try dispatcher.doReadDirectory(handle: directory, offset: 0, size: 4096, plus: true)
+        let entries = parseDirents(reply.bytes, plus: true)
+        XCTAssertEqual(entries.map(\.name), [".", "..", "f", "kept"])
+        let gone = try XCTUnwrap(entries.first { $0.name == "f" })
+        XCTAssertEqual(gone.entryNode, 0, "not linked: the kernel looks the name up when it is used")
+        XCTAssertEqual(gone.inode, file.node)
+        XCTAssertEqual(gone.type, UInt32(DT_REG))
+        XCTAssertEqual(reply.countedNodes, [kept.node])
+        XCTAssertEqual(fs.lookupCount(file.node), before.0)
+        XCTAssertEqual(fs.lookupCount(kept.node), before.1 + 1)
+    }
+
     func testNamespaceErrorsComeFromTheFilesystem() throws {
         let fs = WritableMemoryFilesystem()
         let dispatcher = makeDispatcher(fs)

@@ -143,6 +143,24 @@ final class WritePathTests: XCTestCase {
         XCTAssertEqual(try fs.listDirectory(1).map(\.name), [])
     }
 
+    /// The kernel takes a link's reply as the inode's attributes (size included, whatever it
+    /// has seen written since): it must be what getattr answers, not the stored dataset's.
+    func test_a_hard_link_to_a_file_open_for_writing_answers_the_size_written_so_far() throws {
+        let (fs, _) = try mount()
+        let stored = [UInt8](repeating: 1, count: 5000)
+        let file = try writeFile(fs, parent: 1, "f", stored)
+        let handle = try fs.open(file, flags: O_WRONLY)
+        let more = [UInt8](repeating: 2, count: 7000)
+        _ = try more.withUnsafeBytes { try fs.write(file, handle: handle, offset: 5000, data: $0) }
+        let linked = try fs.link(file, newParent: 1, newName: "g")
+        XCTAssertEqual(linked.node, file, "one inode")
+        XCTAssertEqual(linked.size, 12_000, "the stored dataset holds 5,000")
+        XCTAssertEqual(linked.size, try fs.attributes(of: file).size)
+        try fs.flush(file, handle: handle)
+        fs.release(file, handle: handle)
+        XCTAssertEqual(try readAll(fs, try fs.lookup(parent: 1, name: "g").node), stored + more)
+    }
+
     func test_read_only_mount_refuses_every_change() throws {
         let path = directory + "/ro.h5"
         try HDF5Writer.create(path: path).close()
