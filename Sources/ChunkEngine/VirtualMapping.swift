@@ -66,10 +66,20 @@ enum VirtualMapping {
                 guard count[d] < limit, block[d] < limit, stride[d] < limit, start[d] < limit else {
                     throw VirtualPlanRefusal("selection is unlimited (or too large) along dimension \(d)")
                 }
-                let axis = Axis(start: Int(start[d]), stride: Int(stride[d]), count: Int(count[d]), block: Int(block[d]))
+                var axis = Axis(start: Int(start[d]), stride: Int(stride[d]), count: Int(count[d]), block: Int(block[d]))
                 guard axis.count > 0, axis.block > 0 else { return nil }
                 guard axis.count == 1 || axis.stride >= axis.block else {
                     throw VirtualPlanRefusal("selection's blocks overlap along dimension \(d)")
+                }
+                // Blocks that touch are one block (the C API's default block of 1 with a
+                // stride of 1 selects a plain range this way).
+                if axis.count > 1 && axis.stride == axis.block {
+                    axis = Axis(start: axis.start, stride: axis.positions, count: 1, block: axis.positions)
+                }
+                // Every block edge is a cut: more blocks than pieces allowed is libhdf5's job
+                // (and must not cost memory before it is refused).
+                guard axis.count <= pieceLimit else {
+                    throw VirtualPlanRefusal("selection has more than \(pieceLimit) blocks along dimension \(d)")
                 }
                 guard axis.coordinate(ofPosition: axis.positions - 1) < shape[d] else {
                     throw VirtualPlanRefusal("selection reaches past the space along dimension \(d)")
