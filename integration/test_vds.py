@@ -160,3 +160,19 @@ def test_sources_outside_the_container_directory_follow_the_external_policy(moun
     else:
         assert (data == -3).all(), "refused by -o external=dir: read as the fill value"
         assert side["virtual_sources"][0]["missing"] is True
+
+
+def test_sidecar_with_a_missing_source_writes_back_on_a_writable_mount(mounter, four_sources):
+    """The sidecar shows "missing": true; writing it back with an attribute added is an
+    attribute change, not an attempt to change a read-only key (which would be EINVAL)."""
+    import json
+    mnt = mounter(four_sources)
+    side = mnt / "stack.attrs"
+    shown = json.loads(side.read_text())
+    assert shown["virtual_sources"][2]["missing"] is True
+    shown["attributes"]["note"] = "block 2 lost"
+    side.write_text(json.dumps(shown))
+    again = json.loads(side.read_text())
+    assert again["attributes"] == {"note": "block 2 lost"}
+    assert again["virtual_sources"] == shown["virtual_sources"]
+    assert (mnt / "stack").read_bytes() == _expected(four_sources).tobytes()

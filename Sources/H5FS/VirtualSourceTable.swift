@@ -22,13 +22,18 @@ final class VirtualSourceTable: VirtualSourceFiles {
     private let containerDirectory: String
     private let policy: ExternalLinkPolicy
     private let log: @Sendable (String) -> Void
+    /// The directory relative names resolve against, for the file holding a virtual dataset:
+    /// its own, except that the container's working copy (in a work directory) stands for
+    /// the container, whose directory holds the sources.
+    private let directoryOfFile: @Sendable (String) -> String
     /// Opened (or failed) files by resolved path; the failure's message for a missing one.
     private let opened = Mutex<[String: Result<any ContainerReader, FSError>]>([:])
 
     init(opener: @escaping ContainerOpener, containerDirectory: String, policy: ExternalLinkPolicy,
-         log: @escaping @Sendable (String) -> Void) {
+         log: @escaping @Sendable (String) -> Void,
+         directoryOfFile: @escaping @Sendable (String) -> String = VirtualSourceTable.directory(of:)) {
         self.opener = opener; self.containerDirectory = containerDirectory
-        self.policy = policy; self.log = log
+        self.policy = policy; self.log = log; self.directoryOfFile = directoryOfFile
     }
 
     /// Whether virtual datasets can be read natively with this table: not when libhdf5
@@ -52,7 +57,7 @@ final class VirtualSourceTable: VirtualSourceFiles {
                       virtualFile: any ContainerReader) -> Result<any ContainerReader, FSError> {
         if name == "." { return .success(virtualFile) }
         var last: Result<any ContainerReader, FSError> = .failure(FSError(ENOENT, "\(name): no source file"))
-        for candidate in Self.candidates(for: name, virtualDirectory: Self.directory(of: virtualPath)) {
+        for candidate in Self.candidates(for: name, virtualDirectory: directoryOfFile(virtualPath)) {
             last = openResolved(candidate)
             if case .success = last { return last }
         }
@@ -66,7 +71,7 @@ final class VirtualSourceTable: VirtualSourceFiles {
         return [name, virtualDirectory + "/" + base]
     }
 
-    static func directory(of path: String) -> String {
+    @Sendable static func directory(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         let directory = String(path[..<slash])
         return directory.isEmpty ? "/" : directory
