@@ -75,6 +75,15 @@ with h5py.File(os.path.join(d, "vds.h5"), "r") as f:
         [UInt8](try Data(contentsOf: directory.url.appendingPathComponent(name + ".raw")))
     }
 
+    /// A fresh engine's dataset `name` of `container`, its sources found by `files` (none: libhdf5's path).
+    func open(_ name: String, in container: HDF5Container,
+              files: SiblingFiles?) throws -> (ChunkEngine, RawArrayDataset) {
+        let engine = ChunkEngine(cacheBytes: 1 << 20)
+        let path = H5Path(parsing: "/" + name)
+        return (engine, try engine.dataset(reader: container, path: path, info: container.dataset(at: path),
+                                           virtualSources: files))
+    }
+
     func checkReads(_ raw: RawArrayDataset, _ expected: [UInt8], _ name: String) throws {
         XCTAssertEqual(raw.byteCount, UInt64(expected.count), name)
         XCTAssertEqual(try raw.read(offset: 0, count: expected.count + 10), expected, name)
@@ -94,9 +103,7 @@ with h5py.File(os.path.join(d, "vds.h5"), "r") as f:
     func testStackOfChunkedSourcesReadsNatively() throws {
         let container = try makeFiles()
         let files = SiblingFiles()
-        let engine = ChunkEngine(cacheBytes: 1 << 20)
-        let path = H5Path(parsing: "/stack")
-        let raw = try engine.dataset(reader: container, path: path, info: container.dataset(at: path), virtualSources: files)
+        let (engine, raw) = try open("stack", in: container, files: files)
         let expected = try expected("stack")
         // The missing third source really is the fill value (-1: 0xffff) in h5py's answer.
         XCTAssertEqual(Set(expected[(10 * 42 * 2)..<(15 * 42 * 2)]), [0xff])
@@ -113,10 +120,7 @@ with h5py.File(os.path.join(d, "vds.h5"), "r") as f:
     /// columns left unmapped: pieces copied row by row around the fill value.
     func testInterleavedRowsAndUnmappedColumns() throws {
         let container = try makeFiles()
-        let engine = ChunkEngine(cacheBytes: 1 << 20)
-        let path = H5Path(parsing: "/interleaved")
-        let raw = try engine.dataset(reader: container, path: path, info: container.dataset(at: path),
-                                     virtualSources: SiblingFiles())
+        let (engine, raw) = try open("interleaved", in: container, files: SiblingFiles())
         let expected = try expected("interleaved")
         // Row 0, column 0 is unmapped: the fill value -7.
         XCTAssertEqual(Array(expected[0..<2]), [0xf9, 0xff])
@@ -130,10 +134,7 @@ with h5py.File(os.path.join(d, "vds.h5"), "r") as f:
     /// one (assembled into full chunk-shaped buffers), edge tiles clipped along every axis.
     func testChunksThatStraddleSourcesAndEdges() throws {
         let container = try makeFiles()
-        let engine = ChunkEngine(cacheBytes: 1 << 20)
-        let path = H5Path(parsing: "/blocky")
-        let raw = try engine.dataset(reader: container, path: path, info: container.dataset(at: path),
-                                     virtualSources: SiblingFiles())
+        let (engine, raw) = try open("blocky", in: container, files: SiblingFiles())
         try checkReads(raw, try expected("blocky"), "blocky")
         let stats = engine.statistics
         XCTAssertEqual(stats.blockReads, 0)
@@ -145,9 +146,7 @@ with h5py.File(os.path.join(d, "vds.h5"), "r") as f:
     func testTypeConversionStaysWithLibhdf5() throws {
         let container = try makeFiles()
         let files = SiblingFiles()
-        let engine = ChunkEngine(cacheBytes: 1 << 20)
-        let path = H5Path(parsing: "/converted")
-        let raw = try engine.dataset(reader: container, path: path, info: container.dataset(at: path), virtualSources: files)
+        let (engine, raw) = try open("converted", in: container, files: files)
         try checkReads(raw, try expected("converted"), "converted")
         XCTAssertGreaterThan(engine.statistics.blockReads, 0)
         XCTAssertEqual(engine.statistics.virtualTiles, 0)
@@ -161,9 +160,7 @@ with h5py.File(os.path.join(d, "vds.h5"), "r") as f:
     /// none at all) a virtual dataset is read through libhdf5 as before.
     func testWithoutSourceFilesLibhdf5ReadsIt() throws {
         let container = try makeFiles()
-        let engine = ChunkEngine(cacheBytes: 1 << 20)
-        let path = H5Path(parsing: "/stack")
-        let raw = try engine.dataset(reader: container, path: path, info: container.dataset(at: path))
+        let (engine, raw) = try open("stack", in: container, files: nil)
         XCTAssertEqual(try raw.read(offset: 0, count: Int(raw.byteCount)), try expected("stack"))
         XCTAssertGreaterThan(engine.statistics.blockReads, 0)
         XCTAssertEqual(engine.statistics.virtualTiles, 0)
