@@ -35,7 +35,8 @@ extension ContainerFilesystem {
             let count = (summary.shape ?? [0]).reduce(UInt64(1)) { $0.multipliedReportingOverflow(by: $1).partialValue }
             let (bytes, overflow) = count.multipliedReportingOverflow(by: UInt64(summary.type.fixedSize ?? 0))
             guard !overflow else { throw StoreError(.unreadable, "\(path): dataset size overflows") }
-            content = .lazyRawArray(LazyRawArray(byteCount: bytes, reader: reader, path: path, engine: engine))
+            content = .lazyRawArray(LazyRawArray(byteCount: bytes, reader: reader, path: path, engine: engine,
+                                                 virtualSources: nativeVirtualSources))
         case .bytes, .rawArray:
             let full = try reader.dataset(at: path)
             dataset = full
