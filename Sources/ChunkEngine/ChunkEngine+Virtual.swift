@@ -77,9 +77,11 @@ extension ChunkEngine {
             grid = TileGrid(shape: shape, tileShape: blocks.tileShape, elementSize: blocks.elementSize,
                             fullTileBuffers: false)
         }
+        guard let layout = VirtualLayout(pieces: pieces, sources: layoutSources, grid: grid) else {
+            throw VirtualPlanRefusal("\(pieces.count) pieces over \(grid.tileCount) tiles: too many to look through")
+        }
         let registered = register(DatasetKey(filePath: reader.filePath, path: path, tileShape: grid.tileShape,
                                              decodesChunks: true, virtual: true))
-        let layout = VirtualLayout(pieces: pieces, sources: layoutSources)
         let tiled = TiledReader(grid: grid, source: .virtual(layout), path: path, isScalar: false,
                                 datasetID: registered.id, reader: reader, fillElement: info.fillValueBytes,
                                 context: context)

@@ -7,11 +7,12 @@ extension TiledReader {
     func loadVirtual(_ tile: [Int], layout: VirtualLayout) throws(ChunkReadError) -> Tile {
         let origin = grid.origin(of: tile)
         let extent = grid.extent(of: tile)
-        // Pieces sorted by their first virtual coordinate would allow a search; a scan is
-        // cheap next to decoding a chunk (a few mappings, or a few thousand at most).
+        // Only the pieces of this tile's row (missing sources have none: fill value).
         var pieces: [VirtualPiece] = []
-        for piece in layout.pieces {
-            if let clipped = VirtualMapping.clip(piece, toBox: origin, extent: extent) { pieces.append(clipped) }
+        for index in layout.rows[tile[0]] {
+            if let clipped = VirtualMapping.clip(layout.pieces[Int(index)], toBox: origin, extent: extent) {
+                pieces.append(clipped)
+            }
         }
         EngineCounters.bump(context.counters.virtualTiles)
         if pieces.count == 1, let whole = try wholeChunk(pieces[0], origin: origin, extent: extent, layout: layout) {

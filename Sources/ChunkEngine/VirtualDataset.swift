@@ -38,4 +38,28 @@ struct VirtualLayout: Sendable {
     var pieces: [VirtualPiece]
     /// By mapping index; nil where the source file or dataset is missing (fill value).
     var sources: [Source?]
+    /// For each row of tiles along the first dimension, the pieces (indices) that reach
+    /// into it: a tile looks only at its row's pieces, not at every piece.
+    var rows: [[Int32]]
+
+    /// Most clip tests reading every tile once may cost (each tile tests its row's pieces):
+    /// past it the layout is libhdf5's (a few seconds of bookkeeping, not hours).
+    static let scanLimit = 1 << 28
+
+    /// Nil when reading every tile would cost more than `scanLimit` clip tests.
+    init?(pieces: [VirtualPiece], sources: [Source?], grid: TileGrid) {
+        var rows = [[Int32]](repeating: [], count: grid.tileCounts[0])
+        let tilesPerRow = grid.tileCount / max(1, grid.tileCounts[0])
+        var scans = 0
+        for (index, piece) in pieces.enumerated() where sources[piece.mapping] != nil {
+            let first = piece.destination[0] / grid.tileShape[0]
+            let last = (piece.destination[0] + piece.count[0] - 1) / grid.tileShape[0]
+            for row in first...last {
+                rows[row].append(Int32(index))
+                scans += tilesPerRow
+                if scans > Self.scanLimit { return nil }
+            }
+        }
+        self.pieces = pieces; self.sources = sources; self.rows = rows
+    }
 }

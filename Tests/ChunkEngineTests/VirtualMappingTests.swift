@@ -87,6 +87,24 @@ final class VirtualMappingTests: XCTestCase {
         refused(regular([0], [2], [1_000_000_000], [1]), .all, [2_000_000_000], [1_000_000_000], "blocks")
     }
 
+    /// Each row of tiles along the first dimension lists the pieces reaching into it; pieces
+    /// of missing sources none; a layout whose full read would test too many is refused.
+    func testTileRowsIndexThePieces() throws {
+        let grid = TileGrid(shape: [20, 8], tileShape: [4, 8], elementSize: 2, fullTileBuffers: true)
+        let pieces = [piece([0, 0], [0, 0], [6, 8], mapping: 0), piece([6, 0], [0, 0], [10, 8], mapping: 1),
+                      piece([16, 0], [0, 0], [4, 8], mapping: 2)]
+        let source = VirtualLayout.Source(dataset: try ChunkEngine(cacheBytes: 0).dataset(
+            reader: FakeContainer(filePath: "/nonexistent", shape: [1], elementSize: 2, expected: [0, 0]), path: H5Path(parsing: "/none"),
+            info: DatasetInfo(type: .opaque(size: 2, tag: ""), shape: nil, maxShape: nil, layout: .compact, filters: [],
+                              fillValue: nil, fillValueBytes: nil, storageSize: 0, virtualSources: [])),
+            shape: [1, 1], chunks: nil)
+        let layout = try XCTUnwrap(VirtualLayout(pieces: pieces, sources: [source, source, nil], grid: grid))
+        XCTAssertEqual(layout.rows, [[0], [0, 1], [1], [1], []])
+        let wide = TileGrid(shape: [1, 1 << 20], tileShape: [1, 128], elementSize: 1, fullTileBuffers: false)
+        let many = (0..<VirtualMapping.pieceLimit).map { piece([0, $0 * 16], [0, $0 * 16], [1, 16]) }
+        XCTAssertNil(VirtualLayout(pieces: many, sources: [source], grid: wide), "65,536 pieces x 8,192 tiles")
+    }
+
     func testClipMovesTheSourceBoxAlong() {
         let p = piece([10, 0], [0, 5], [20, 8])
         XCTAssertEqual(VirtualMapping.clip(p, toBox: [16, 4], extent: [8, 8]), piece([16, 4], [6, 9], [8, 4]))
