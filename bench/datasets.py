@@ -20,6 +20,10 @@ between runs).
   symbolic links, modes and times kept -- without `site-packages`/`dist-packages` (the
   installed packages, not the standard library) and `__pycache__` directories; about
   2,450 files, 102 MB for Python 3.11. Quick mode copies a few of its packages only.
+- VDS (`ensure_vds`): the gzip detector stack's frames split over 4 source files
+  (`vds_F/src_{0..3}.h5`, F/4 frames each, the chunks copied as stored: one per frame,
+  gzip 4) and `vds_F/master.h5`, whose `/entry/data/data` is a virtual dataset over them
+  (relative source names, as h5py writes them).
 """
 
 from __future__ import annotations
@@ -238,6 +242,51 @@ def ensure(data_dir: Path, scale: Scale, log=print) -> DataSet:
                    bslz4=Container(det["bslz4"], "/entry/data/data", nbytes, shape, "<u2"),
                    none=Container(det["none"], "/entry/data/data", nbytes, shape, "<u2"),
                    tree=tree_path)
+
+
+VDS_SOURCES = 4
+
+
+def _write_vds(out_dir: Path, gzip: Container, log) -> None:
+    """Source files hold the detector stack's stored chunks, copied with direct chunk
+    reads and writes (same bytes, no recompression); the master maps them in order."""
+    frames = gzip.shape[0]
+    per = frames // VDS_SOURCES
+    log(f"generating a VDS over {VDS_SOURCES} files of {per} frames each (chunks of {gzip.path.name})")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    layout = h5py.VirtualLayout(shape=(per * VDS_SOURCES,) + gzip.shape[1:], dtype=gzip.dtype)
+    with h5py.File(gzip.path, "r") as f:
+        stack = f[gzip.dataset]
+        for i in range(VDS_SOURCES):
+            name = f"src_{i}.h5"
+            with h5py.File(out_dir / name, "w") as out:
+                ds = out.create_dataset(gzip.dataset, shape=(per,) + gzip.shape[1:], dtype=gzip.dtype,
+                                        chunks=(1,) + gzip.shape[1:], compression="gzip", compression_opts=4)
+                for j in range(per):
+                    mask, chunk = stack.id.read_direct_chunk((i * per + j, 0, 0))
+                    ds.id.write_direct_chunk((j, 0, 0), chunk, mask)
+            layout[i * per:(i + 1) * per] = h5py.VirtualSource(name, gzip.dataset, shape=(per,) + gzip.shape[1:])
+    with h5py.File(out_dir / "master.h5", "w") as f:
+        f.create_virtual_dataset(gzip.dataset, layout, fillvalue=0)
+
+
+def ensure_vds(data_dir: Path, gzip: Container, log=print) -> tuple[Container, list[Path]]:
+    """The VDS container (master) and every file its reads touch (master and sources)."""
+    out_dir = data_dir / f"vds_{gzip.shape[0]}"
+    master = out_dir / "master.h5"
+    sources = [out_dir / f"src_{i}.h5" for i in range(VDS_SOURCES)]
+    stamp = out_dir / "vds.json"
+    params = {"version": 1, "frames": gzip.shape[0], "from": gzip.path.name}
+    current = all(p.exists() for p in [master] + sources) and stamp.exists()
+    if not current or json.loads(stamp.read_text()) != params:
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        _write_vds(out_dir, gzip, log)
+        stamp.write_text(json.dumps(params, indent=1) + "\n")
+    per = gzip.shape[0] // VDS_SOURCES
+    shape = (per * VDS_SOURCES,) + gzip.shape[1:]
+    nbytes = int(np.prod(shape)) * np.dtype(gzip.dtype).itemsize
+    return Container(master, gzip.dataset, nbytes, shape, gzip.dtype), [master] + sources
 
 
 # ---------------------------------------------------------------- the source tree

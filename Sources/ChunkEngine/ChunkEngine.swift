@@ -16,13 +16,16 @@ package final class ChunkEngine: Sendable {
 
     /// Datasets seen so far, by what makes their tiles interchangeable. The id keys the
     /// cache; the index remembers chunk locations for the engine's lifetime.
-    private struct DatasetKey: Hashable {
+    struct DatasetKey: Hashable {
         var filePath: String
         var path: H5Path
         var tileShape: [Int]
         var decodesChunks: Bool
+        /// Tiles assembled from a virtual dataset's sources (their buffers may be full
+        /// chunk-shaped where libhdf5's blocks are clipped).
+        var virtual = false
     }
-    private struct Registered {
+    struct Registered {
         var id: Int
         var index: ChunkIndex
     }
@@ -76,16 +79,23 @@ package final class ChunkEngine: Sendable {
             pooledBytes: context.tilePool.bytes + context.scratchPool.bytes,
             bufferReuses: context.tilePool.reuses.load(ordering: .relaxed),
             bufferAllocations: context.tilePool.allocations.load(ordering: .relaxed),
-            droppedBehind: counters.droppedBehind.load(ordering: .relaxed))
+            droppedBehind: counters.droppedBehind.load(ordering: .relaxed),
+            virtualTiles: counters.virtualTiles.load(ordering: .relaxed),
+            virtualWholeChunks: counters.virtualWholeChunks.load(ordering: .relaxed))
     }
 
     /// Prepares reads of one dataset with a fixed-size raw form (`.rawArray` or `.bytes`).
     /// Cheap: no I/O and no reader call until the first read. `followsWrites` (`-o swmr`):
     /// a writer is appending, so chunk locations come from the reader only (whose lookups
     /// follow its refreshes), never from our own walk of an index that may be mid-update.
+    /// `virtualSources`: how a virtual dataset's source files are found; with it, a virtual
+    /// dataset is read natively from its sources where it can (ChunkEngine+Virtual.swift),
+    /// without it (and where it cannot) through libhdf5.
     package func dataset(reader: any ContainerReader, path: H5Path, info: DatasetInfo,
-                         followsWrites: Bool = false) throws(ChunkReadError) -> RawArrayDataset {
-        try dataset(reader: reader, path: path, info: info, followsWrites: followsWrites, staleAfter: nil)
+                         followsWrites: Bool = false,
+                         virtualSources: (any VirtualSourceFiles)? = nil) throws(ChunkReadError) -> RawArrayDataset {
+        try dataset(reader: reader, path: path, info: info, followsWrites: followsWrites, staleAfter: nil,
+                    virtualSources: virtualSources)
     }
 
     /// `-o swmr`: the dataset again after a refresh (`info` is new; `previousShape` is what
@@ -98,14 +108,28 @@ package final class ChunkEngine: Sendable {
     }
 
     private func dataset(reader: any ContainerReader, path: H5Path, info: DatasetInfo, followsWrites: Bool,
-                         staleAfter previousShape: [UInt64]?) throws(ChunkReadError) -> RawArrayDataset {
+                         staleAfter previousShape: [UInt64]?,
+                         virtualSources: (any VirtualSourceFiles)? = nil) throws(ChunkReadError) -> RawArrayDataset {
         let plan = try RawArrayPlan(path: path, info: info, canDecode: context.codec.canDecode)
+        var access = plan.access
+        if case .virtual(let blocks) = access {
+            // Natively from the sources, planned at the first read; a file a SWMR writer
+            // changes stays with libhdf5 (its sources may be growing).
+            if let virtualSources, !followsWrites {
+                let virtual = virtualDataset(reader: reader, path: path, info: info, blocks: blocks, sources: virtualSources)
+                return RawArrayDataset(byteCount: plan.byteCount, path: path, reader: reader,
+                                       storage: .virtual(virtual), context: context)
+            }
+            access = .tiles(blocks, decodesChunks: false)
+        }
         let storage: RawArrayDataset.Storage
-        switch plan.access {
+        switch access {
         case .empty:
             storage = .empty
         case .direct(let fileOffset):
             storage = .direct(fileOffset: fileOffset)
+        case .virtual(let blocks):
+            storage = .tiled(blockReader(reader: reader, path: path, info: info, grid: blocks))
         case .tiles(let grid, let decodesChunks):
             let registered = register(DatasetKey(filePath: reader.filePath, path: path,
                                                  tileShape: grid.tileShape, decodesChunks: decodesChunks))
@@ -143,7 +167,7 @@ package final class ChunkEngine: Sendable {
         return dims.count == maxShape.count ? dims : nil
     }
 
-    private func register(_ key: DatasetKey) -> Registered {
+    func register(_ key: DatasetKey) -> Registered {
         registry.withLock { registry in
             if let known = registry.datasets[key] { return known }
             let registered = Registered(id: registry.nextID, index: ChunkIndex())

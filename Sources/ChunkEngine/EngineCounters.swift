@@ -34,6 +34,10 @@ package struct ChunkEngineStatistics: Sendable, Hashable {
     package var bufferAllocations: Int = 0
     /// Tiles dropped behind sequential streams (engines made with `dropsStreamedTiles`).
     package var droppedBehind: Int = 0
+    /// Tiles of virtual datasets made natively from their sources (ChunkEngine+Virtual.swift),
+    /// and those of them that were one source chunk decoded in place.
+    package var virtualTiles: Int = 0
+    package var virtualWholeChunks: Int = 0
 }
 
 /// Lock-free counters shared by the engine's datasets.
@@ -46,6 +50,8 @@ final class EngineCounters: Sendable {
     let nativeIndexes = Atomic<Int>(0)
     let nativeIndexRejected = Atomic<Int>(0)
     let droppedBehind = Atomic<Int>(0)
+    let virtualTiles = Atomic<Int>(0)
+    let virtualWholeChunks = Atomic<Int>(0)
 
     static func bump(_ counter: borrowing Atomic<Int>) {
         counter.wrappingAdd(1, ordering: .relaxed)

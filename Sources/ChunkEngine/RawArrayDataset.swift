@@ -12,6 +12,8 @@ package final class RawArrayDataset: Sendable {
         case direct(fileOffset: UInt64)
         /// Everything else, tile by tile.
         case tiled(TiledReader)
+        /// A virtual dataset: tiled too, planned at the first read (VirtualDataset).
+        case virtual(VirtualDataset)
     }
 
     package let byteCount: UInt64
@@ -58,6 +60,8 @@ package final class RawArrayDataset: Sendable {
                                at: fileOffset + offset, what: "dataset \(path) (contiguous)")
         case .tiled(let tiled):
             try tiled.read(offset: Int(offset), count: length, into: base)
+        case .virtual(let virtual):
+            try virtual.reader.read(offset: Int(offset), count: length, into: base)
         }
         return length
     }
@@ -69,7 +73,7 @@ package final class RawArrayDataset: Sendable {
     /// or narrow chunks): then `read(offset:count:into:)`.
     package func withSegments<Result>(offset: UInt64, count: Int,
                                       _ body: ([UnsafeRawBufferPointer]) -> Result) throws(ChunkReadError) -> Result? {
-        guard case .tiled(let tiled) = storage, tiled.servesSegments else { return nil }
+        guard let tiled = tiledReader, tiled.servesSegments else { return nil }
         let length = clamp(offset: offset, count: count)
         guard length > 0 else { return body([]) }
         let segments = try tiled.segments(offset: Int(offset), count: length)
@@ -84,8 +88,16 @@ package final class RawArrayDataset: Sendable {
     /// the cache's read-ahead share. Failures are left for the read that needs the tiles.
     package func prefetch(offset: UInt64, count: Int) {
         let length = clamp(offset: offset, count: count)
-        guard length > 0, case .tiled(let tiled) = storage else { return }
+        guard length > 0, let tiled = tiledReader else { return }
         tiled.prefetch(offset: Int(offset), count: length)
+    }
+
+    private var tiledReader: TiledReader? {
+        switch storage {
+        case .tiled(let tiled): return tiled
+        case .virtual(let virtual): return virtual.reader
+        case .empty, .direct: return nil
+        }
     }
 
     /// The part of `count` bytes at `offset` that lies inside the file.

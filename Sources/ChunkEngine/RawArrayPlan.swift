@@ -7,6 +7,9 @@ struct RawArrayPlan {
         case direct(fileOffset: UInt64)
         /// `decodesChunks`: our own pread + codec; otherwise blocks through the reader.
         case tiles(TileGrid, decodesChunks: Bool)
+        /// A virtual dataset: `blocks` is how libhdf5 would read it (ChunkEngine+Virtual.swift
+        /// plans a native read from the sources where it can).
+        case virtual(blocks: TileGrid)
     }
 
     var byteCount: UInt64
@@ -63,7 +66,9 @@ struct RawArrayPlan {
             // sources); read them in blocks of whole trailing dimensions of about 1 MiB.
             let tileShape = TileGrid.blockTileShape(shape: shape, elementSize: elementSize)
             let grid = TileGrid(shape: shape, tileShape: tileShape, elementSize: elementSize, fullTileBuffers: false)
-            self.init(byteCount: UInt64(byteCount), isScalar: isScalar, access: .tiles(grid, decodesChunks: false))
+            let isVirtual = info.layout == .virtual && !isScalar
+            self.init(byteCount: UInt64(byteCount), isScalar: isScalar,
+                      access: isVirtual ? .virtual(blocks: grid) : .tiles(grid, decodesChunks: false))
         }
     }
 

@@ -19,6 +19,8 @@ final class TiledReader: Sendable {
         case chunks(ChunkIndex, filters: [FilterSpec])
         /// Blocks read through `ContainerReader.readBlock` (any layout, any filter).
         case blocks
+        /// Pieces of source datasets (a virtual dataset read natively: TiledReader+Virtual.swift).
+        case virtual(VirtualLayout)
     }
 
     let grid: TileGrid
@@ -185,6 +187,8 @@ final class TiledReader: Sendable {
         switch source {
         case .blocks:
             return try loadBlock(tile)
+        case .virtual(let layout):
+            return try loadVirtual(tile, layout: layout)
         case .chunks(_, let filters):
             switch try entry(of: grid.linearIndex(of: tile)) {
             case .allocated(let location):

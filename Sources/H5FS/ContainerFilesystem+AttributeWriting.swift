@@ -123,8 +123,8 @@ extension ContainerFilesystem {
         let key = NodeKey.sidecar(file: 0, address: info.address)
         guard let sidecar = nodes.node(forKey: key) else { return }
         guard description.hasSidecar else { return nodes.unbind(key) }
-        let json = SidecarBuilder.dataset(try fullInfo(description, at: path), rendering: description.rendering,
-                                          attributes: description.attributes)
+        let json = datasetSidecarJSON(try fullInfo(description, at: path), rendering: description.rendering,
+                                      attributes: description.attributes, file: file)
         nodes.replace(sidecarNode(id: sidecar.id, file: file, objectPath: path, json: json, time: .now))
     }
 

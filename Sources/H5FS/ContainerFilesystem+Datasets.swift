@@ -35,12 +35,14 @@ extension ContainerFilesystem {
             let count = (summary.shape ?? [0]).reduce(UInt64(1)) { $0.multipliedReportingOverflow(by: $1).partialValue }
             let (bytes, overflow) = count.multipliedReportingOverflow(by: UInt64(summary.type.fixedSize ?? 0))
             guard !overflow else { throw StoreError(.unreadable, "\(path): dataset size overflows") }
-            content = .lazyRawArray(LazyRawArray(byteCount: bytes, reader: reader, path: path, engine: engine))
+            content = .lazyRawArray(LazyRawArray(byteCount: bytes, reader: reader, path: path, engine: engine,
+                                                 virtualSources: nativeVirtualSources))
         case .bytes, .rawArray:
             let full = try reader.dataset(at: path)
             dataset = full
             do {
-                content = .rawArray(try engine.dataset(reader: reader, path: path, info: full, followsWrites: options.swmr))
+                content = .rawArray(try engine.dataset(reader: reader, path: path, info: full, followsWrites: options.swmr,
+                                                       virtualSources: nativeVirtualSources))
             } catch {
                 throw StoreError(.unreadable, error.message)
             }
@@ -60,13 +62,30 @@ extension ContainerFilesystem {
                     attributes: nodeAttributes)
     }
 
+    /// What the chunk engine reads virtual datasets' sources through; nil (libhdf5 reads
+    /// them) when `HDF5_VDS_PREFIX` tells libhdf5 where to look (VirtualSourceTable.swift).
+    var nativeVirtualSources: VirtualSourceTable? {
+        VirtualSourceTable.prefixFromEnvironment ? nil : virtualSources
+    }
+
+    /// A dataset's sidecar JSON (SidecarBuilder), with the virtual mappings whose source
+    /// file cannot be read marked `"missing": true`. Every sidecar of a dataset is built
+    /// here, so what a writer compares a written sidecar with is what it read.
+    func datasetSidecarJSON(_ info: DatasetInfo, rendering: DatasetRendering, attributes: [Attribute],
+                            file: MountedFile) -> JSONValue {
+        let missing = Set(info.virtualSources.indices.filter {
+            virtualSources.isMissing(info.virtualSources[$0].file, of: file.reader)
+        })
+        return SidecarBuilder.dataset(info, rendering: rendering, attributes: attributes, missingSources: missing)
+    }
+
     /// The sidecar `NAME.attrs` of a dataset node, if it has one.
     func datasetSidecar(of node: Node, file: MountedFile, address: UInt64?) throws(FSError) -> Node? {
         guard case .dataset(_, let path, _, let description) = node.kind, description.hasSidecar,
               let address, let info = description.info else { return nil }
         return try nodes.node(forKey: .sidecar(file: file.index, address: address)) { id in
-            let json = SidecarBuilder.dataset(info, rendering: description.rendering,
-                                              attributes: description.attributes)
+            let json = datasetSidecarJSON(info, rendering: description.rendering,
+                                          attributes: description.attributes, file: file)
             return sidecarNode(id: id, file: file, objectPath: path, json: json, time: node.attributes.modificationTime)
         }
     }

@@ -95,7 +95,7 @@ extension ContainerFilesystem {
             nodes.replace(refreshed)
             if updated.hasSidecar, let address = try? file.reader.object(at: path).address,
                let sidecar = nodes.node(forKey: .sidecar(file: fileIndex, address: address)) {
-                let json = SidecarBuilder.dataset(info, rendering: description.rendering, attributes: description.attributes)
+                let json = datasetSidecarJSON(info, rendering: description.rendering, attributes: description.attributes, file: file)
                 nodes.replace(sidecarNode(id: sidecar.id, file: file, objectPath: path, json: json,
                                           time: attributes.modificationTime))
             }

@@ -177,7 +177,7 @@ extension ContainerFilesystem {
             guard case .dataset(_, _, _, let description) = node.kind else { throw FSError(EIO, "\(path): not a dataset") }
             let full = try fullInfo(description, at: path)
             try changeAttributes(of: node.id) { (current) throws(FSError) -> [AttributeEdit] in
-                let shown = SidecarBuilder.dataset(full, rendering: description.rendering, attributes: current)
+                let shown = datasetSidecarJSON(full, rendering: description.rendering, attributes: current, file: files.container)
                 return try SidecarEdit.edits(written: text, current: shown)
             }
         default:

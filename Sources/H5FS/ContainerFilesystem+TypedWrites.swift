@@ -145,7 +145,8 @@ extension ContainerFilesystem {
     func refreshSidecar(_ id: NodeID, key: NodeKey, of dataset: NodeID) {
         guard let fresh = nodes.node(dataset), case .dataset(_, let path, _, let description) = fresh.kind,
               let info = description.info else { return }
-        let json = SidecarBuilder.dataset(info, rendering: description.rendering, attributes: description.attributes)
+        let json = datasetSidecarJSON(info, rendering: description.rendering, attributes: description.attributes,
+                                      file: files.container)
         nodes.replace(sidecarNode(id: id, file: files.container, objectPath: path, json: json,
                                   time: fresh.attributes.modificationTime))
         nodes.bind(key, to: id)

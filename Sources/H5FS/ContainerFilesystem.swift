@@ -19,6 +19,8 @@ package final class ContainerFilesystem: FilesystemOperations {
     /// Where the ids of frame files lead (`-o frames`): frames directories reserve blocks of ids.
     let frameBlocks = FrameBlocks()
     let engine: ChunkEngine
+    /// Source files of virtual datasets (VirtualSourceTable.swift).
+    let virtualSources: VirtualSourceTable
     let log: @Sendable (String) -> Void
     /// The write side; nil on a read-only mount.
     let writes: WriteSession?
@@ -73,6 +75,12 @@ package final class ContainerFilesystem: FilesystemOperations {
         self.log = log
         self.refreshes = options.swmr ? RefreshSchedule(interval: options.swmrInterval) : nil
         self.files = MountedFiles(container: container, opener: opener, policy: options.external)
+        let files = self.files
+        self.virtualSources = VirtualSourceTable(opener: opener, containerDirectory: files.containerDirectory,
+                                                 policy: options.external, log: log) { path in
+            // After the first change the container is served from its working copy.
+            path == files.container.reader.filePath ? files.containerDirectory : VirtualSourceTable.directory(of: path)
+        }
         // A read-only mount opens files with keep_cache: the kernel's page cache keeps
         // what a stream was sent, so the engine need not keep those tiles too.
         self.engine = ChunkEngine(cacheBytes: options.cacheBytes, dropsStreamedTiles: writes == nil)

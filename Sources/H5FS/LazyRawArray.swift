@@ -11,10 +11,14 @@ final class LazyRawArray: Sendable {
     private let reader: ContainerReader
     private let path: H5Path
     private let engine: ChunkEngine
+    /// How a virtual dataset's sources are found (nil: read through libhdf5).
+    private let virtualSources: (any VirtualSourceFiles)?
     private let dataset = Mutex<RawArrayDataset?>(nil)
 
-    init(byteCount: UInt64, reader: ContainerReader, path: H5Path, engine: ChunkEngine) {
+    init(byteCount: UInt64, reader: ContainerReader, path: H5Path, engine: ChunkEngine,
+         virtualSources: (any VirtualSourceFiles)? = nil) {
         self.byteCount = byteCount; self.reader = reader; self.path = path; self.engine = engine
+        self.virtualSources = virtualSources
     }
 
     /// The chunk engine's view of the dataset, made once (two first readers may both
@@ -29,7 +33,7 @@ final class LazyRawArray: Sendable {
         }
         let made: RawArrayDataset
         do {
-            made = try engine.dataset(reader: reader, path: path, info: info)
+            made = try engine.dataset(reader: reader, path: path, info: info, virtualSources: virtualSources)
         } catch {
             throw FSError(EIO, "\(path): \(error.message)")
         }

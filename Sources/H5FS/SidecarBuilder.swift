@@ -12,7 +12,10 @@ enum SidecarBuilder {
         .object([("kind", .string("group")), ("attributes", attributesObject(attributes))])
     }
 
-    static func dataset(_ info: DatasetInfo, rendering: DatasetRendering, attributes: [Attribute]) -> JSONValue {
+    /// `missingSources`: indices of virtual mappings whose source file cannot be read
+    /// (VirtualSourceTable.isMissing): their entries gain `"missing": true`.
+    static func dataset(_ info: DatasetInfo, rendering: DatasetRendering, attributes: [Attribute],
+                        missingSources: Set<Int> = []) -> JSONValue {
         var members: [(String, JSONValue)] = [("kind", .string("dataset"))]
         let flat = info.type.flattenedForRawArray
         let isFlattened = rendering == .rawArray && !flat.extraDims.isEmpty
@@ -56,9 +59,14 @@ enum SidecarBuilder {
                                             ("allocated_bytes", .uint(info.storageSize)),
                                             ("ratio", ratio)])))
         if case .virtual = info.layout {
-            members.append(("virtual_sources", .array(info.virtualSources.map { source in
-                .object([("destination", selection(source.destination)), ("file", .string(source.file)),
-                         ("dataset", .string(source.dataset)), ("source", selection(source.source))])
+            members.append(("virtual_sources", .array(info.virtualSources.indices.map { index in
+                let source = info.virtualSources[index]
+                var entry: [(String, JSONValue)] = [("destination", selection(source.destination)),
+                                                    ("file", .string(source.file)), ("dataset", .string(source.dataset)),
+                                                    ("source", selection(source.source))]
+                // Only when true: a present source's entry reads as before.
+                if missingSources.contains(index) { entry.append(("missing", .bool(true))) }
+                return .object(entry)
             })))
         }
         members.append(("attributes", attributesObject(attributes)))
