@@ -112,7 +112,7 @@ def messages(data, header):
     end = at + size
     out = []
     while at + 4 <= end:
-        kind, length, mflags = data[at], struct.unpack_from("<H", data, at + 1)[0], data[at + 3]
+        kind, length = data[at], struct.unpack_from("<H", data, at + 1)[0]
         at += 4 + (2 if flags & 0x04 else 0)
         if at + length > end:
             break
