@@ -5,7 +5,7 @@
 #   make install install the release binary, the man page and shell completions
 #                (PREFIX=/usr/local, DESTDIR=; BIN=path installs that binary without building)
 # Other targets: deps, venv, build, release, uninstall, clean; fuzz, fuzz-build,
-# check-sanitizers (docs/fuzzing.md).
+# check-sanitizers (docs/fuzzing.md); sweep (the mutated-file corpus, docs/fuzzing.md).
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := build
@@ -109,6 +109,14 @@ bench: deps venv
 	mkdir -p .build/bench
 	cc -O2 -Wall -o .build/bench/fuse_zeros bench/fuse_zeros.c $$(pkg-config --cflags --libs fuse3)
 	$(VENV_PY) bench/bench.py $(BENCH_ARGS)
+
+# The generated hostile corpus (docs/fuzzing.md, "The mutation sweep"): SWEEP_COUNT mutated
+# containers mounted, walked and compared with h5py; prints the totals README's Reliability
+# section quotes. Not part of `make test` (about 10 minutes for 300; a 12-input subset is).
+SWEEP_COUNT ?= 300
+.PHONY: sweep
+sweep: venv build
+	$(VENV_PY) integration/mutation_sweep.py --count $(SWEEP_COUNT) --bin $(DEBUG_BIN)
 
 # Fuzzing and sanitizers (docs/fuzzing.md). h5fuzz is built with libFuzzer and ASan in its
 # own scratch path; `fuzz/run.sh` runs each target for a bounded time from its committed

@@ -78,6 +78,7 @@ extension ContainerFilesystem {
             var taken = Set<String>()
             var sidecars: [DirectoryEntry] = []
             var views: [DirectoryEntry] = []
+            let softTargets = SoftLinkTargets()
             for link in links {
                 if fileIndex == 0, path.components.isEmpty, link.name == NameRules.unlinkedGroup { continue }
                 guard NameRules.isValidFileName(link.name) else {
@@ -89,7 +90,7 @@ extension ContainerFilesystem {
                 }
                 let description = addressOf(link).flatMap { described[$0] }
                 guard let node = try node(for: link, in: file, directory: path, address: address,
-                                          described: description) else { continue }
+                                          described: description, softTargets: softTargets) else { continue }
                 taken.insert(link.name)
                 // A file being written or stored: its current size (after its store).
                 let current = fileIndex == 0 && writes?.active(node.id) != nil ? try attributes(of: node.id) : node.attributes
@@ -147,7 +148,7 @@ extension ContainerFilesystem {
     /// that are not shown (user-defined classes, named datatypes). `described`: what a
     /// listing has read about a hard link's object already (else it is asked by path).
     func node(for link: Link, in file: MountedFile, directory: H5Path, address: UInt64,
-              described: ObjectDescription? = nil) throws(FSError) -> Node? {
+              described: ObjectDescription? = nil, softTargets: SoftLinkTargets? = nil) throws(FSError) -> Node? {
         let path = directory.appending(link.name)
         switch link.target {
         case .hard(let objectAddress):
@@ -185,8 +186,12 @@ extension ContainerFilesystem {
                 return nil
             }
         case .soft(let value):
-            return try symlinkNode(key: .link(file: file.index, parent: address, name: link.name),
-                                   target: softLinkTarget(value, file: file, directory: directory), file: file)
+            // A listed link has its node: walking its value again would cost lookups per link.
+            let key = NodeKey.link(file: file.index, parent: address, name: link.name)
+            if let known = nodes.node(forKey: key) { return known }
+            let target = softTargets?.targets[value] ?? softLinkTarget(value, file: file, directory: directory)
+            softTargets?.targets[value] = target
+            return try symlinkNode(key: key, target: target, file: file)
         case .external(let externalFile, let object):
             // -o external=none: the link is not shown at all (nothing points outside the container).
             guard options.external != .none else { return nil }

@@ -6,6 +6,8 @@ import Glibc
 /// The child reports each step it starts over a pipe (a length-prefixed key), and a final
 /// empty record when every step returned. So when the child dies or stops answering, the
 /// parent knows which step it was in: the steps reported before it returned, that one did not.
+/// A step that is long but moving (listing a group of a million links) sends heartbeats,
+/// which restart the clock without starting a step.
 ///
 /// Fork rules that make this safe in a multithreaded daemon:
 /// - the caller holds the HDF5 gate, so no other thread is inside libhdf5 and its state
@@ -48,12 +50,22 @@ enum ForkedTrial {
             return body()
         }
 
+        /// Tells the parent a long step is still moving: its clock starts again. Only for
+        /// steps whose work is finite by construction (a loop over a list already read), so
+        /// a heartbeat never keeps an endless loop alive.
+        func stillWorking() {
+            Self.send(descriptor, ForkedTrial.heartbeat)
+        }
+
         fileprivate static func send(_ descriptor: Int32, _ key: [UInt8]) {
             var record = withUnsafeBytes(of: UInt32(key.count).littleEndian) { Array($0) }
             record += key
             record.withUnsafeBytes { writeAll(descriptor, $0) }
         }
     }
+
+    /// The heartbeat record: no key is one byte 0xFF (a key starts with its operation, 1...8).
+    static let heartbeat: [UInt8] = [0xFF]
 
     /// Forks, runs `body` in the child, and waits; `timeLimit` seconds per step.
     /// Caller holds the HDF5 gate.
@@ -128,6 +140,8 @@ struct RecordReader {
     private(set) var keys: [[UInt8]] = []
     private var pending: [UInt8] = []
     private var finished = false
+    /// Whether a heartbeat came since the last look.
+    private var moved = false
 
     /// Reads until end of file. true: the final record came; false: the child went away
     /// without it; nil: no record for `timeLimit` seconds (the clock restarts at each step).
@@ -145,8 +159,9 @@ struct RecordReader {
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else { return finished }
             let before = keys.count
+            moved = false
             consume(buffer[..<n])
-            if keys.count > before || finished { deadline = ForkedTrial.now() + timeLimit }
+            if keys.count > before || finished || moved { deadline = ForkedTrial.now() + timeLimit }
         }
     }
 
@@ -157,10 +172,13 @@ struct RecordReader {
         while pending.count - start >= 4 {
             let length = pending[start ..< start + 4].reversed().reduce(0) { $0 << 8 | Int($1) }
             guard pending.count - start - 4 >= length else { break }
+            let record = pending[start + 4 ..< start + 4 + length]
             if length == 0 {
                 finished = true
+            } else if record.elementsEqual(ForkedTrial.heartbeat) {
+                moved = true
             } else {
-                keys.append(Array(pending[start + 4 ..< start + 4 + length]))
+                keys.append(Array(record))
             }
             start += 4 + length
         }

@@ -120,7 +120,7 @@ extension HDF5Container {
     /// The steps of one group's listing, in the child; returns the groups it links to.
     fileprivate func tryListingSteps(_ group: H5Path, _ steps: ForkedTrial.Steps) -> [(H5Path, UInt64)] {
         var groups: [(H5Path, UInt64)] = []
-        guard let links = steps.run(Containment.Key(.list, group).bytes, { try? linksLocked(group) }) else { return [] }
+        guard let links = steps.run(Containment.Key(.list, group).bytes, { try? linksLocked(group, stillWorking: steps.stillWorking) }) else { return [] }
         for link in links {
             guard case .hard(let address) = link.target else { continue }
             let path = group.appending(link.name)

@@ -21,11 +21,17 @@ extension HDF5Container {
     }
 
     /// Caller holds the gate.
-    func linksLocked(_ group: H5Path) throws(StoreError) -> [Link] {
+    /// `stillWorking` is called every `LinkPaths.linksPerHeartbeat` links, while iterating and
+    /// while reading soft and external link values (a trial's heartbeat: listing a million
+    /// links takes longer than one step's time limit).
+    func linksLocked(_ group: H5Path, stillWorking: (() -> Void)? = nil) throws(StoreError) -> [Link] {
         let bytes = try bytePath(group)
         try requireGroup(bytes, group)
         var links: [Link] = []
-        for raw in try iterateLinks(bytes) {
+        let raws = try iterateLinks(bytes, stillWorking: stillWorking)
+        links.reserveCapacity(raws.count)
+        for raw in raws {
+            if let stillWorking, links.count % LinkPaths.linksPerHeartbeat == LinkPaths.linksPerHeartbeat - 1 { stillWorking() }
             links.append(Link(name: String(decoding: raw.name, as: UTF8.self),
                               target: try target(of: raw, at: linkPath(bytes, raw.name))))
         }

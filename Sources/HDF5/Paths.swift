@@ -20,8 +20,8 @@ extension HDF5Container {
     }
 
     /// Name, class and cheap payload of every link of a group, in name order. Caller holds the gate.
-    func iterateLinks(_ group: [CChar]) throws(StoreError) -> [RawLink] {
-        try LinkPaths.iterateLinks(group, in: fileID)
+    func iterateLinks(_ group: [CChar], stillWorking: (() -> Void)? = nil) throws(StoreError) -> [RawLink] {
+        try LinkPaths.iterateLinks(group, in: fileID, stillWorking: stillWorking)
     }
 }
 
@@ -55,29 +55,66 @@ enum LinkPaths {
     }
 
     /// Name, class and cheap payload (address or value size) of every link of a group,
-    /// in name order. Opens no link target.
-    static func iterateLinks(_ group: [CChar], in fileID: hid_t) throws(StoreError) -> [RawLink] {
-        var found: [RawLink] = []
+    /// in name order (byte order). Opens no link target. `stillWorking` is called every
+    /// `linksPerHeartbeat` links (a forked trial's heartbeat: libhdf5 1.10.8 takes longer
+    /// than one trial step's time limit to iterate a million links). A group of more than
+    /// `maximumLinks` links is refused: a crafted index that yields links without end
+    /// would otherwise keep a trial alive with heartbeats and fill memory.
+    static func iterateLinks(_ group: [CChar], in fileID: hid_t,
+                             stillWorking: (() -> Void)? = nil) throws(StoreError) -> [RawLink] {
+        let iteration = LinkIteration(stillWorking: stillWorking)
         var index: hsize_t = 0
-        let status = withUnsafeMutablePointer(to: &found) { pointer in
-            H5Literate_by_name(fileID, group, H5_INDEX_NAME, H5_ITER_INC, &index, { _, name, info, client in
-                guard let name, let info, let client else { return -1 }
-                let list = client.assumingMemoryBound(to: [RawLink].self)
-                let length = strlen(name)
-                let bytes = name.withMemoryRebound(to: UInt8.self, capacity: length) {
-                    Array(UnsafeBufferPointer(start: $0, count: length))
-                }
-                let i = info.pointee
-                let isHard = i.type == H5L_TYPE_HARD
-                list.pointee.append(RawLink(name: bytes, type: i.type,
-                                            address: isHard ? i.u.address : 0,
-                                            valueSize: isHard ? 0 : i.u.val_size))
-                return 0
-            }, pointer, h5m_p_default())
-        }
+        // Native order, sorted here: asked for increasing name order, libhdf5 1.10.8 first
+        // builds and sorts a table of a dense group's links without calling back, so a
+        // million-link group sent no heartbeat for longer than a trial step's time limit.
+        let status = H5Literate_by_name(fileID, group, H5_INDEX_NAME, H5_ITER_NATIVE, &index, { _, name, info, client in
+            guard let name, let info, let client else { return -1 }
+            let iteration = Unmanaged<LinkIteration>.fromOpaque(client).takeUnretainedValue()
+            guard iteration.found.count < LinkPaths.maximumLinks else { return 1 }
+            let length = strlen(name)
+            let bytes = name.withMemoryRebound(to: UInt8.self, capacity: length) {
+                Array(UnsafeBufferPointer(start: $0, count: length))
+            }
+            let i = info.pointee
+            let isHard = i.type == H5L_TYPE_HARD
+            iteration.found.append(RawLink(name: bytes, type: i.type,
+                                           address: isHard ? i.u.address : 0,
+                                           valueSize: isHard ? 0 : i.u.val_size))
+            if iteration.found.count % LinkPaths.linksPerHeartbeat == 0 { iteration.stillWorking?() }
+            return 0
+        }, Unmanaged.passUnretained(iteration).toOpaque(), h5m_p_default())
+        withExtendedLifetime(iteration) {}
         try check(status, .unreadable, "list links of \(group.pathText)")
-        return found
+        guard status == 0 else {
+            throw StoreError(.unreadable, "\(group.pathText): more than \(maximumLinks) links (h5mount's limit per group)")
+        }
+        // Name order (strcmp's, unsigned bytes), as H5_ITER_INC gives it; a million names
+        // take seconds to sort in a debug build, so the sort beats the heartbeat too.
+        var comparisons = 0
+        iteration.found.sort { (a: RawLink, b: RawLink) -> Bool in
+            comparisons += 1
+            if comparisons % (LinkPaths.linksPerHeartbeat * 16) == 0 { stillWorking?() }
+            return a.name.withUnsafeBytes { x in
+                b.name.withUnsafeBytes { y in
+                    let order = memcmp(x.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, y.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, min(x.count, y.count))
+                    return order != 0 ? order < 0 : x.count < y.count
+                }
+            }
+        }
+        return iteration.found
     }
+
+    /// Links per group h5mount lists at most (2^24: "millions of links" list, an endless index does not).
+    static let maximumLinks = 1 << 24
+    /// Links between two heartbeats of a trial.
+    static let linksPerHeartbeat = 4096
+}
+
+/// The state of one `iterateLinks` call, handed to libhdf5's callback. One thread.
+private final class LinkIteration {
+    var found: [RawLink] = []
+    let stillWorking: (() -> Void)?
+    init(stillWorking: (() -> Void)?) { self.stillWorking = stillWorking }
 }
 
 /// A link as the iteration reports it, before soft and external values are read.

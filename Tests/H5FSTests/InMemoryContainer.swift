@@ -17,6 +17,8 @@ final class InMemoryContainer: ContainerReader, @unchecked Sendable {
     private var nextAddress: UInt64 = 2
     /// How often the full description of a dataset was asked for.
     private(set) var fullDescriptions = 0
+    /// How often one link was looked up by name (soft-link walks do that).
+    private(set) var linkLookups = 0
     private var referenceCounts: [UInt64: Int] = [:]
 
     init(filePath: String) {
@@ -116,7 +118,8 @@ final class InMemoryContainer: ContainerReader, @unchecked Sendable {
     }
 
     func link(named name: String, in group: H5Path) throws(StoreError) -> Link? {
-        try links(in: group).first { $0.name == name }
+        linkLookups += 1
+        return try links(in: group).first { $0.name == name }
     }
 
     func dataset(at path: H5Path) throws(StoreError) -> DatasetInfo {

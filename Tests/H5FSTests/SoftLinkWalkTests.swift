@@ -33,4 +33,27 @@ final class SoftLinkWalkTests: XCTestCase {
         XCTAssertNil(SoftLinkWalk.target(of: "/ext/x", in: container))
         XCTAssertEqual(opened.withLock { $0 }, [], "no external file was opened")
     }
+
+    func testADirectoryOfManySoftLinksToOneObjectWalksItsValueOncePerListingAndNotAgain() throws {
+        let container = InMemoryContainer(filePath: "/data/many.h5")
+        container.addGroup("/g")
+        container.addDataset("/g/x", type: u8, shape: [1], bytes: [1])
+        container.addGroup("/many")
+        for index in 0 ..< 200 { container.addLink("/many/l\(index)", .soft("/g/x")) }
+        let fs = try ContainerFilesystem(container: container, options: MountOptions(), opener: { path throws(StoreError) in
+            throw StoreError(.notFound, "no file \(path)")
+        })
+        let many = try fs.lookup(parent: 1, name: "many").node
+        let before = container.linkLookups
+        let first = try fs.listDirectory(many)
+        let walked = container.linkLookups - before
+        XCTAssertEqual(first.count, 200)
+        XCTAssertLessThanOrEqual(walked, 4, "one walk of /g/x (two names, and its check), not one per link")
+        XCTAssertEqual(try fs.readLink(first[0].attributes.node), "../g/x")
+        XCTAssertEqual(try fs.readLink(first[199].attributes.node), "../g/x")
+        let again = container.linkLookups
+        let second = try fs.listDirectory(many)
+        XCTAssertEqual(container.linkLookups, again, "listing again walks nothing: every link has its node")
+        XCTAssertEqual(second.map { $0.attributes.node }, first.map { $0.attributes.node }, "the same inodes")
+    }
 }

@@ -92,6 +92,33 @@ final class ContainmentTests: XCTestCase {
         XCTAssertEqual(report.ending, .finished)
     }
 
+    func testHeartbeatsKeepALongButMovingStepAlive() {
+        // One step of 4 x 0.2 s, longer than the limit, with a heartbeat between its parts.
+        let report = ForkedTrial.run(timeLimit: 0.5) { steps in
+            steps.run(self.key(.list, "/many")) {
+                for _ in 0 ..< 4 { usleep(200_000); steps.stillWorking() }
+            }
+        }
+        XCTAssertEqual(report.ending, .finished)
+        // A heartbeat is no step: only the listing was started.
+        XCTAssertEqual(report.started, [key(.list, "/many")])
+    }
+
+    func testTheSameLongStepWithoutHeartbeatsTimesOut() {
+        let report = ForkedTrial.run(timeLimit: 0.5) { steps in
+            steps.run(self.key(.list, "/many")) { for _ in 0 ..< 4 { usleep(200_000) } }
+        }
+        XCTAssertEqual(report.ending, .timedOut)
+    }
+
+    func testAHeartbeatRecordIsNoKey() {
+        var reader = RecordReader()
+        let records: [[UInt8]] = [[1, 2], ForkedTrial.heartbeat, [3], []]
+        reader.consume(records.flatMap { withUnsafeBytes(of: UInt32($0.count).littleEndian) { Array($0) } + $0 }[...])
+        XCTAssertEqual(reader.keys, [[1, 2], [3]])
+        XCTAssertNil(Containment.Key(bytes: ForkedTrial.heartbeat), "a heartbeat must never read as a key")
+    }
+
     func testAChildThatExitsWithoutFinishingFails() {
         let report = ForkedTrial.run(timeLimit: 5) { steps in
             steps.run(self.key(.dataset, "/d")) { () -> Void in _exit(3) }
