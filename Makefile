@@ -50,7 +50,7 @@ build:
 	swift build
 
 release:
-	swift build -c release
+	swift build -c release --product h5mount
 
 # Where `make install` puts things; the completion dirs are the ones bash-completion,
 # zsh and fish look in for packages.
@@ -105,7 +105,7 @@ clean:
 # BENCH_ARGS=--quick makes a small run that checks the harness.
 .PHONY: bench
 bench: deps venv
-	swift build -c release
+	swift build -c release --product h5mount
 	mkdir -p .build/bench
 	cc -O2 -Wall -o .build/bench/fuse_zeros bench/fuse_zeros.c $$(pkg-config --cflags --libs fuse3)
 	$(VENV_PY) bench/bench.py $(BENCH_ARGS)

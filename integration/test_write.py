@@ -460,6 +460,46 @@ def test_chmod_and_times_persist_across_remount(mounter, tmp_path):
     assert abs(os.stat(again / "f").st_mtime - time.time()) < 60
 
 
+def access_acl(owner: int, group: int, other: int, named_user: int | None = None) -> bytes:
+    """system.posix_acl_access as libacl writes it: version 2, (tag, perm, id) entries."""
+    import struct
+    undefined = 0xFFFFFFFF
+    entries = [(0x01, owner, undefined)]
+    if named_user is not None:
+        entries.append((0x02, 5, named_user))
+    entries.append((0x04, group, undefined))
+    if named_user is not None:
+        entries.append((0x10, group, undefined))
+    entries.append((0x20, other, undefined))
+    return struct.pack("<I", 2) + b"".join(struct.pack("<HHI", *entry) for entry in entries)
+
+
+def test_an_acl_that_is_only_a_mode_is_a_chmod(mounter, tmp_path):
+    """cp -a sets permissions as a minimal access ACL (ENOTSUP made it fchmod after): it is
+    the mode, seen at once and after a remount; an ACL naming a user still has no place;
+    a directory has no default ACL to remove."""
+    container = tmp_path / "c.h5"
+    mnt = mounter(container)
+    write(mnt / "f", b"f")
+    (mnt / "d").mkdir()
+    os.setxattr(mnt / "f", "system.posix_acl_access", access_acl(7, 5, 0))
+    assert stat.S_IMODE(os.stat(mnt / "f").st_mode) == 0o750, "no stale mode in the kernel's cache"
+    with open(mnt / "g", "wb") as f:           # as cp does: on the descriptor, before the close
+        f.write(b"g")
+        os.setxattr(f.fileno(), "system.posix_acl_access", access_acl(6, 4, 4))
+    assert stat.S_IMODE(os.stat(mnt / "g").st_mode) == 0o644
+    os.setxattr(mnt / "d", "system.posix_acl_access", access_acl(7, 0, 0))
+    expect_errno(errno.ENODATA, lambda: os.removexattr(mnt / "d", "system.posix_acl_default"), "removexattr default ACL")
+    expect_errno(errno.ENOTSUP, lambda: os.setxattr(mnt / "f", "system.posix_acl_access", access_acl(7, 5, 0, named_user=1000)),
+                 "an ACL naming a user")
+    expect_errno(errno.ENOTSUP, lambda: os.getxattr(mnt / "f", "system.posix_acl_access"), "getxattr of the ACL")
+    assert stat.S_IMODE(os.stat(mnt / "f").st_mode) == 0o750
+    unmount_cli(mounter, mnt)
+    again = mounter(container)
+    assert {name: stat.S_IMODE(os.stat(again / name).st_mode) for name in ["f", "g", "d"]} == \
+        {"f": 0o750, "g": 0o644, "d": 0o700}
+
+
 def make_source_tree(root: Path) -> Path:
     """A small tree as a user has one: an executable, a private file, a symlink, nesting,
     set mtimes (directories last, as cp -a does)."""

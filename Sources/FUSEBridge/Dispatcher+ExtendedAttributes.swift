@@ -54,26 +54,30 @@ extension Dispatcher {
         return try extendedAttributeReply(packed, bufferSize: size)
     }
 
-    /// setxattr(2); the filesystem decides which names it keeps (`user.*`).
-    package func doSetExtendedAttribute(_ node: NodeID, name: String?, value: [UInt8], flags: Int32) throws(FSError) {
+    /// setxattr(2); the filesystem decides which names it keeps (`user.*`). A minimal access
+    /// ACL is a chmod (AccessACLMode.swift); `caller` is who asks (the owner check).
+    package func doSetExtendedAttribute(_ node: NodeID, name: String?, value: [UInt8], flags: Int32,
+                                        caller: RequestCaller = RequestCaller(uid: 0, gid: 0)) throws(FSError) {
         let filesystem = try writable()
         guard let name else { throw FSError(EOPNOTSUPP, "attribute name is not UTF-8") }
         guard value.count <= extendedAttributeSizeLimit else { throw FSError(E2BIG, "value exceeds XATTR_SIZE_MAX") }
         let known: ExtendedAttributeFlags = [.create, .replace]
         guard flags & ~known.rawValue == 0 else { throw FSError(EINVAL, "unknown setxattr flags \(flags)") }
+        if name == accessACLAttribute { return try setModeFromAccessACL(node, value: value, caller: caller) }
         try filesystem.setExtendedAttribute(node, name: name, value: value, flags: ExtendedAttributeFlags(rawValue: flags))
     }
 
     package func doRemoveExtendedAttribute(_ node: NodeID, name: String?) throws(FSError) {
         let filesystem = try writable()
         guard let name else { throw FSError(ENODATA, "attribute name is not UTF-8") }
+        if posixACLAttributes.contains(name) { throw FSError(ENODATA, "\(name): no ACL beyond the mode is kept") }
         try filesystem.removeExtendedAttribute(node, name: name)
     }
 
     func setxattr(_ request: fuse_req_t?, node: NodeID, name: String?, value: [UInt8], flags: Int32) {
         let operation = "SETXATTR \(node) \(name ?? "<not UTF-8>") size \(value.count) flags \(flags)"
         do {
-            try doSetExtendedAttribute(node, name: name, value: value, flags: flags)
+            try doSetExtendedAttribute(node, name: name, value: value, flags: flags, caller: RequestCaller(of: request))
             log.debug("\(operation) -> ok")
             fuse_reply_err(request, 0)
         } catch {

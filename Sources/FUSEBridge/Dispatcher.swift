@@ -25,6 +25,8 @@ package final class Dispatcher: Sendable {
     let commitState = Mutex<CommitState>(.notRun)
     /// One log line per EIO a user meets, not per kernel request (`RepeatedLineFilter`).
     let errorLines = RepeatedLineFilter()
+    /// The libfuse session (its address), for notifications to the kernel; 0 when unmounted.
+    let kernelSession = KernelSession()
 
     package init(filesystem: any FilesystemOperations, configuration: BridgeConfiguration, log: Log) {
         self.filesystem = filesystem

@@ -41,6 +41,7 @@ package final class MountSession {
         }
         guard let created else { throw SessionError(message: "could not create the FUSE session (bad mount options?)") }
         session = created
+        dispatcher.kernelSession.attach(created)
     }
 
     package func mount(at mountPoint: String) throws(SessionError) {
@@ -90,6 +91,7 @@ package final class MountSession {
         unmount()
         if !destroyed {
             destroyed = true
+            dispatcher.kernelSession.detach()
             fuse_session_destroy(session)
         }
     }

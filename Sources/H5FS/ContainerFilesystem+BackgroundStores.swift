@@ -8,8 +8,9 @@ import Staging
 /// A copied-in tree is mostly small files, and storing one (compress, create the dataset,
 /// link, journal) costs more than copying it. So at a close (FUSE flush) a file of one
 /// chunk is only sealed and journaled, which is what makes it survive a crash of the daemon
-/// (`--recover` packs it), and the rest is queued on one background thread, in close
-/// order; the writer goes on meanwhile, and the two cores compress and copy at once.
+/// (`--recover` packs it), and the rest is queued for two background threads, in close
+/// order per file (`Staging.KeyedQueues`, keyed by node: two files compress at once); the
+/// writer goes on meanwhile.
 /// Files of several chunks are stored at the close as before: they use every core already,
 /// and ENOSPC stays their close()'s error. So are typed datasets and files given xattrs
 /// while open (whose refusal is the close's error).
@@ -32,7 +33,7 @@ extension ContainerFilesystem {
         // files with xattrs set while open (a refused attribute is that close's error).
         guard let active = writes.active(node), active.typed == nil, active.attributeEdits.isEmpty,
               let gate = writes.gate(node) else { return try store(node) }
-        writes.background.waitForRoom()
+        writes.background.waitForRoom(key: node)
         gate.acquire()
         var handedOver = false
         defer { if !handedOver { gate.release() } }
@@ -56,7 +57,7 @@ extension ContainerFilesystem {
         }
         writes.state.withLock { $0.inFlight[node, default: 0] += 1 }
         handedOver = true
-        writes.background.submit { [self] in
+        writes.background.submit(key: node) { [self] in
             defer {
                 writes.state.withLock { s in
                     let left = (s.inFlight[node] ?? 1) - 1

@@ -213,7 +213,7 @@ extension ContainerFilesystem {
         if last.dirty {
             do { try storeOnClose(node, writes) } catch { log("cannot store node \(node): \(error.message)") }
         }
-        writes.background.submit { [self] in forgetIfClosed(node, writes) }
+        writes.background.submit(key: node) { [self] in forgetIfClosed(node, writes) }
     }
 
     /// The last writer is gone: stores what no flush did, then forgets the open file.

@@ -60,8 +60,9 @@ final class WriteSession: Sendable {
     /// reads and stats of that file pass through it, so nobody sees the file half stored.
     /// A background store holds it from the close that queued it until it is done.
     private let gates = Mutex<[NodeID: HandoffLock]>([:])
-    /// Where files of one chunk are packed after their close, in close order.
-    let background = SerialQueue(limit: 32)
+    /// Where files of one chunk are packed after their close: two threads (two files are
+    /// compressed at once), each file's jobs in close order (keyed by node).
+    let background = KeyedQueues(count: 2, limit: 16)
 
     init(workingCopy: WorkingCopy) { self.workingCopy = workingCopy }
 

@@ -45,12 +45,18 @@ final class BackgroundStoreTests: XCTestCase {
         return try fs.read(node, handle: handle, offset: 0, size: 1 << 20)
     }
 
-    /// Holds the background queue until the returned semaphore is signalled: stores queued
-    /// meanwhile wait behind it, so a test can act while a store is surely not done.
-    func holdQueue(_ writes: WriteSession) -> DispatchSemaphore {
+    /// Holds every background queue until `signal()`: stores queued meanwhile wait behind
+    /// it, so a test can act while a store is surely not done.
+    func holdQueue(_ writes: WriteSession) -> QueueHold {
         let blocker = DispatchSemaphore(value: 0)
-        writes.background.submit { blocker.wait() }
-        return blocker
+        for key in 0..<writes.background.count { writes.background.submit(key: UInt64(key)) { blocker.wait() } }
+        return QueueHold(blocker: blocker, queues: writes.background.count)
+    }
+
+    struct QueueHold {
+        let blocker: DispatchSemaphore
+        let queues: Int
+        func signal() { for _ in 0..<queues { blocker.signal() } }
     }
 
     /// Runs `body` on another thread; the semaphore is signalled when it is done.
