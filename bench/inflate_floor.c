@@ -11,7 +11,9 @@
  * codec=zlib inflates with zlib's uncompress() instead (what libhdf5, so h5py, uses): the
  * seed generator's calibration (bench/README.md, "Seed data").
  * Only datasets whose only filter is deflate (id 1) are accepted.
- * Built by `make bench-tools`: cc -O2 bench/inflate_floor.c -lhdf5 -ldeflate -lz. */
+ * Not built by `make bench` (a measuring tool, like stream_cpu.py); build it with
+ *   cc -O2 -I/usr/include/hdf5/serial -o .build/bench/inflate_floor bench/inflate_floor.c \
+ *      -L/usr/lib/x86_64-linux-gnu/hdf5/serial -lhdf5 -ldeflate -lz */
 #include <hdf5.h>
 #include <libdeflate.h>
 #include <zlib.h>
