@@ -25,7 +25,7 @@
  *     1 MiB requests;
  *   - open replies keep_cache (read-only mount: the page cache survives an
  *     open), no direct_io; entry and attribute timeouts 3600 s;
- *   - st_blksize 4096 (StatConversion.swift), so `cat` reads 128 KiB at a time
+ *   - st_blksize 1 MiB (StatConversion.swift), so `cat` reads 1 MiB at a time
  *     from both;
  *   - fuse_session_loop_mt with one shared /dev/fuse descriptor (clone_fd 0)
  *     and libfuse's default idle-thread count (MountSession.run);
@@ -65,7 +65,7 @@ static void fill_stat(fuse_ino_t ino, struct stat *st) {
         st->st_mode = S_IFREG | 0444;
         st->st_nlink = 1;
         st->st_size = (off_t)file_size;
-        st->st_blksize = 4096;   /* as h5mount (StatConversion.swift): cat then reads 128 KiB at a time */
+        st->st_blksize = 1 << 20;   /* as h5mount (StatConversion.swift): cat then reads 1 MiB at a time */
         st->st_blocks = (blkcnt_t)((file_size + 511) / 512);
     }
 }
