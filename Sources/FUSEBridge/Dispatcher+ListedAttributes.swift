@@ -13,7 +13,7 @@ extension Dispatcher {
     /// snapshot's attributes were taken at opendir, possibly before writes the kernel has
     /// since seen answered, so handing them out later shrank the kernel's size of a file just
     /// written (`ls` in the directory while `cp` ran): a read right after its close came back
-    /// short by whole writes, with no READ asked (docs/writing.md, "Sizes while writing").
+    /// short by whole writes, with no READ asked (docs/writing.md, "Sizes in listings").
     /// What the filesystem answers now includes every write already answered.
     ///
     /// Read-only mounts (nothing changes) hand out the snapshot as it is. A node that has

@@ -178,12 +178,13 @@ extension ContainerFilesystem: WritableFilesystemOperations {
         try change("link \(path)") { (copy) throws(StagingError) in try copy.createHardLink(at: path, to: existingPath) }
         let made = try child(of: directory, named: newName)
         try refreshDataset(made.id, at: existingPath)
-        nodes.countLookup(made.id)
         // What getattr answers: a file still open for writing has bytes its dataset does not
         // hold yet. The kernel takes a LINK reply's size as it is (no attr_version check), so
         // the stored size would cut a read of the file short (docs/write-path.md, "Sizes the
-        // kernel is told").
-        return try attributes(of: made.id)
+        // kernel is told"). Counted only once the reply is sure, so a failure leaks no lookup.
+        let answer = try attributes(of: made.id)
+        nodes.countLookup(made.id)
+        return answer
     }
 
     // MARK: - Shared helpers
