@@ -98,6 +98,9 @@ package final class Containment: Sendable {
     /// How many children were forked so far (tests check what one trial covers).
     package var trials: Int { HDF5Library.locked { state.withLock { $0.trials } } }
 
+    /// Counts a trial that teaches no key (`OpenTrial`: opening the file itself).
+    func countTrial() { state.withLock { $0.trials += 1 } }
+
     func verdict(_ key: Key) -> Verdict {
         state.withLock { state in
             if let message = state.failed[key] { return .failed(message) }
@@ -116,15 +119,10 @@ package final class Containment: Sendable {
     func record(_ report: ForkedTrial.Report) -> String? {
         let keys = report.started.compactMap(Key.init(bytes:))
         state.withLock { $0.trials += 1 }
-        let cause: String
-        switch report.ending {
-        case .finished, .notRun:
+        guard let cause = Self.cause(of: report.ending, timeLimit: timeLimit) else {
             // A trial that could not run (fork failed) teaches nothing: the request runs unguarded.
             if case .finished = report.ending { state.withLock { s in keys.forEach { s.passed.insert($0.hashValue) } } }
             return nil
-        case .crashed(let signal): cause = "libhdf5 crashed (\(Self.signalName(signal)))"
-        case .exited(let status): cause = "libhdf5 exited the process (status \(status))"
-        case .timedOut: cause = "libhdf5 did not answer within \(Self.seconds(timeLimit))"
         }
         guard let last = keys.last else { return nil }
         let message = "\(cause) while \(last.operation.verb) \(last.path)"
@@ -133,6 +131,17 @@ package final class Containment: Sendable {
             s.failed[last] = message
         }
         return message
+    }
+
+    /// Why a trial's child did not finish ("libhdf5 crashed (SIGSEGV)"); nil if it finished
+    /// or never ran.
+    static func cause(of ending: ForkedTrial.Ending, timeLimit: Double) -> String? {
+        switch ending {
+        case .finished, .notRun: nil
+        case .crashed(let signal): "libhdf5 crashed (\(signalName(signal)))"
+        case .exited(let status): "libhdf5 exited the process (status \(status))"
+        case .timedOut: "libhdf5 did not answer within \(seconds(timeLimit))"
+        }
     }
 
     static func signalName(_ signal: Int32) -> String {

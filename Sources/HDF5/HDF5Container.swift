@@ -62,6 +62,16 @@ package final class HDF5Container: ContainerReader {
             _ = H5Pset_file_locking(fileAccess.id, true, true)
             TruncatedFiles.allow(in: fileAccess.id)
             let flags = h5m_acc_rdonly() | (swmr ? h5m_acc_swmr_read() : 0)
+            // A file libhdf5 cannot even open and close without crashing is refused whole:
+            // a crash inside H5Fclose would come at unmount, or at exit from libhdf5's atexit.
+            if let containment, containment.tries {
+                containment.countTrial()
+                if let failure = OpenTrial.run(timeLimit: containment.timeLimit,
+                                               open: { H5Fopen(absolute, flags, fileAccess.id) },
+                                               close: { if $0 >= 0 { _ = H5Fclose($0) } }) {
+                    throw StoreError(.unreadable, "\(path): damaged HDF5 file: \(failure.message)")
+                }
+            }
             let file = H5Fopen(absolute, flags, fileAccess.id)
             guard file >= 0 else {
                 let entries = ErrorStack.read()

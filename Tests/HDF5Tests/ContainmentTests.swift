@@ -179,7 +179,7 @@ final class ContainmentTests: XCTestCase {
         let container = try HDF5Container.open(path: path, containment: containment)
         _ = try container.links(in: .p("/good2"))
         let trials = containment.trials
-        XCTAssertEqual(trials, 1)
+        XCTAssertEqual(trials, 2, "the open, then the listing")
         for name in ["b0", "b1", "b2", "d0", "d1", "d2"] {
             let child = H5Path.p("/good2/\(name)")
             _ = try container.link(named: name, in: .p("/good2"))
@@ -203,13 +203,13 @@ final class ContainmentTests: XCTestCase {
         let containment = Containment(timeLimit: 10, lookahead: 5)
         let container = try HDF5Container.open(path: path, containment: containment)
         XCTAssertEqual(try container.links(in: .root).map(\.name), ["good1", "good2", "poison", "title"])
-        XCTAssertEqual(containment.trials, 1)
+        XCTAssertEqual(containment.trials, 2, "the open, then the listing")
         // Byte order: good1, good2, then poison, where the child died.
         XCTAssertEqual(try container.links(in: .p("/good1")).count, 6)
         XCTAssertEqual(try container.links(in: .p("/good2")).count, 6)
         let error = assertStoreError(.unreadable) { try container.links(in: .p("/poison")) }
         XCTAssertEqual(error?.message, "libhdf5 crashed (SIGSEGV) while listing /poison")
-        XCTAssertEqual(containment.trials, 1, "one child found all of it")
+        XCTAssertEqual(containment.trials, 2, "after the open, one child found all of it")
     }
 
     func testAGroupThatHangsLibhdf5IsUnreadableWithinTheTimeLimit() throws {
