@@ -501,7 +501,7 @@ class Bench:
         gzip:6) against h5zip at gzip 6; sizes against tar czf; the round trip."""
         tree, level = self.source, 6
         files = tree.regular_files()
-        mine, peer = [], []
+        mine, peer, floor = [], [], []
         for run in range(self.runs):
             container = self.work / f"packed-{run}.h5"
 
@@ -535,6 +535,12 @@ class Bench:
             log(f"pack run {run + 1}: h5zip gzip-{level} {theirs['seconds']:,.2f} s "
                 f"(process {theirs['wall']:,.2f} s), {theirs['size']:,} bytes")
 
+            self.prepare_pack(files)
+            sunk = packing.copy_into_sink(self.args.sink, tree.path, self.mountpoint, self.work / "fuse_sink.log")
+            floor.append(sunk)
+            log(f"pack run {run + 1}: cp -a into fuse_sink {sunk['seconds']:,.2f} s (CPU: cp "
+                f"{sunk['cp_cpu']:,.2f} s, fuse_sink {sunk['sink_cpu']:,.2f} s)")
+
         archive = self.work / "tree.tar.gz"
         try:
             self.prepare_pack(files)
@@ -563,6 +569,13 @@ class Bench:
                          f"{median([r['cpu'] for r in peer]):,.2f} s; it packed {last['files']:,} files, "
                          f"{last['groups']:,} groups"
                          + (f", skipped {last['skipped']} symbolic links or special files" if last["skipped"] else ""))
+        rows.append(row)
+
+        row = Row(f"FUSE floor: cp -a into fuse_sink (metadata kept, bytes dropped) vs h5zip gzip-{level}",
+                  median([r["seconds"] for r in floor]), median([r["seconds"] for r in peer]), "s")
+        row.notes.append(f"what any FUSE filesystem pays to receive the tree from cp -a here; CPU: cp "
+                         f"{median([r['cp_cpu'] for r in floor]):,.2f} s, fuse_sink "
+                         f"{median([r['sink_cpu'] for r in floor]):,.2f} s (bench/fuse_sink.c)")
         rows.append(row)
 
         size = median([r["size"] for r in mine])
@@ -633,17 +646,16 @@ def ratio_at_most(ratio: float | None, target: float) -> bool | None:
 # ---------------------------------------------------------------- setup
 
 
-def build_zeros(binary: Path) -> None:
-    """Compiles the ceiling filesystem when missing or older than its source (make bench
-    does the same; this keeps bench.py runnable on its own)."""
-    source = BENCH_DIR / "fuse_zeros.c"
+def build_c_filesystem(binary: Path, source: Path) -> None:
+    """Compiles one of the peer filesystems (fuse_zeros, fuse_sink) when missing or older
+    than its source (make bench does the same; this keeps bench.py runnable on its own)."""
     if binary.exists() and binary.stat().st_mtime >= source.stat().st_mtime:
         return
     binary.parent.mkdir(parents=True, exist_ok=True)
     flags = subprocess.run(["pkg-config", "--cflags", "--libs", "fuse3"], check=True,
                            stdout=subprocess.PIPE, text=True).stdout.split()
     log(f"building {binary}")
-    subprocess.run(["cc", "-O2", "-Wall", "-o", str(binary), str(source), *flags], check=True)
+    subprocess.run(["cc", "-O2", "-Wall", "-o", str(binary), str(source), *flags, "-lpthread"], check=True)
 
 
 def git_describe() -> str:
@@ -664,6 +676,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("--cache-size", default="256M", help="h5mount -o cache_size= (default 256M)")
     p.add_argument("--h5mount", type=Path, default=ROOT / ".build" / "release" / "h5mount")
     p.add_argument("--zeros", type=Path, default=ROOT / ".build" / "bench" / "fuse_zeros")
+    p.add_argument("--sink", type=Path, default=ROOT / ".build" / "bench" / "fuse_sink")
     p.add_argument("--random-reads", type=int, default=0, help="reads per random-latency run")
     p.add_argument("--only", default="", help="comma list of: " + ", ".join(GROUPS) + " (default all)")
     args = p.parse_args(argv)
@@ -678,7 +691,9 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     signal.signal(signal.SIGHUP, lambda *_: sys.exit(129))
     try:
-        build_zeros(args.zeros)
+        build_c_filesystem(args.zeros, BENCH_DIR / "fuse_zeros.c")
+        if "write" in only:
+            build_c_filesystem(args.sink, BENCH_DIR / "fuse_sink.c")
         if not args.h5mount.exists():
             log(f"{args.h5mount} not found (swift build -c release); the h5mount column will say n/a")
         scale = datasets.QUICK if args.quick else datasets.FULL

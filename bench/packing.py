@@ -48,6 +48,21 @@ def pack_h5mount(h5mount: Path, tree: Path, container: Path, mountpoint: Path) -
             "daemon_cpu": daemon_cpu}
 
 
+def copy_into_sink(sink: Path, tree: Path, mountpoint: Path, log_path: Path) -> dict:
+    """The FUSE floor of packing: `cp -a TREE` into bench/fuse_sink.c, which keeps the
+    tree's metadata and drops its bytes. Seconds of the copy alone (the sink has nothing
+    to commit), CPU seconds of cp and of the sink."""
+    with mounts.Mount([str(sink), str(mountpoint)], mountpoint, log_path) as m:
+        before = children_cpu()
+        t0 = time.perf_counter()
+        subprocess.run(["cp", "-a", str(tree), str(m.mountpoint) + "/"], check=True, timeout=900,
+                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        seconds = time.perf_counter() - t0
+        cp_cpu = children_cpu() - before
+        sink_cpu = mounts.cpu_seconds(m.pid)
+    return {"seconds": seconds, "cp_cpu": cp_cpu, "sink_cpu": sink_cpu}
+
+
 def children_cpu() -> float:
     """User + system seconds of the harness's finished children."""
     r = resource.getrusage(resource.RUSAGE_CHILDREN)

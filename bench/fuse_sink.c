@@ -1,0 +1,428 @@
+/*
+ * fuse_sink: the "FUSE floor" of the write figures of `make bench`.
+ *
+ *     fuse_sink MOUNTPOINT
+ *
+ * Mounts a writable filesystem, in the foreground, that keeps a tree's metadata
+ * (names, modes, owners, times, sizes, symlink targets) in memory and throws
+ * every written byte away. `cp -a TREE MOUNTPOINT/` into it costs the round
+ * trips the kernel and `cp` make for that tree and nothing else: no compression,
+ * no HDF5, no spool file. So it is the least any FUSE filesystem can take to
+ * receive the tree on this machine, and what is left of h5mount's packing time
+ * beyond it is h5mount's own work (bench/README.md, "FUSE floor").
+ *
+ * Answers matched with a writable h5mount (Sources/FUSEBridge, docs/writing.md)
+ * so that `cp -a` sends the same requests to both:
+ *   - mount options fsname=, subtype=, max_read=1048576, default_permissions;
+ *     INIT as fuse_zeros (bench/fuse_zeros.c) except symlink caching, which a
+ *     writable h5mount does not ask for, and readdirplus (`cp -a` lists nothing
+ *     it copies into); entry and attribute timeouts 1 s;
+ *     "no such name" is a plain ENOENT (no negative entry), as on a writable mount;
+ *   - st_blksize 1 MiB, so `cp` writes 1 MiB at a time;
+ *   - getxattr answers ENODATA (security.capability before a write); setxattr
+ *     of an access ACL that only encodes a mode is a chmod, as in h5mount (so
+ *     `cp` skips its fchmod), any other ENOTSUP; removexattr ENODATA;
+ *   - fuse_session_loop_mt with one shared /dev/fuse descriptor.
+ * Ends on SIGINT/SIGTERM/SIGHUP or when unmounted, and unmounts on the way out.
+ */
+#define FUSE_USE_VERSION 312
+#include <fuse3/fuse_lowlevel.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_IO (1u << 20)
+#define TIMEOUT 1.0             /* entry and attribute timeouts of a writable h5mount */
+
+/* One entry of the tree. Nodes live for the mount's life (ids are indexes + 1). */
+struct node {
+    fuse_ino_t parent;
+    char *name;
+    struct stat st;
+    char *target;               /* symbolic links */
+    fuse_ino_t first_child, next_sibling;
+};
+
+static struct node *nodes;      /* nodes[ino - 1] */
+static size_t node_count, node_capacity;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct node *node_at(fuse_ino_t ino) {
+    return ino >= 1 && ino <= node_count ? &nodes[ino - 1] : NULL;
+}
+
+static void now(struct timespec *t) { clock_gettime(CLOCK_REALTIME, t); }
+
+/* Adds a child of `parent` (caller holds the lock); 0 when out of memory. */
+static fuse_ino_t add_node(fuse_ino_t parent, const char *name, mode_t mode, const struct fuse_ctx *ctx) {
+    if (node_count == node_capacity) {
+        size_t capacity = node_capacity ? node_capacity * 2 : 4096;
+        struct node *grown = realloc(nodes, capacity * sizeof *grown);
+        if (!grown) return 0;
+        nodes = grown;
+        node_capacity = capacity;
+    }
+    fuse_ino_t ino = ++node_count;
+    struct node *n = &nodes[ino - 1];
+    memset(n, 0, sizeof *n);
+    n->parent = parent;
+    n->name = name ? strdup(name) : NULL;
+    n->st.st_ino = ino;
+    n->st.st_mode = mode;
+    n->st.st_nlink = S_ISDIR(mode) ? 2 : 1;
+    n->st.st_uid = ctx ? ctx->uid : getuid();
+    n->st.st_gid = ctx ? ctx->gid : getgid();
+    n->st.st_blksize = MAX_IO;
+    now(&n->st.st_mtim);
+    n->st.st_atim = n->st.st_ctim = n->st.st_mtim;
+    struct node *p = node_at(parent);
+    if (p && ino != parent) {
+        n->next_sibling = p->first_child;
+        p->first_child = ino;
+    }
+    return ino;
+}
+
+static fuse_ino_t find_child(fuse_ino_t parent, const char *name) {
+    struct node *p = node_at(parent);
+    for (fuse_ino_t c = p ? p->first_child : 0; c; c = node_at(c)->next_sibling) {
+        if (strcmp(node_at(c)->name, name) == 0) return c;
+    }
+    return 0;
+}
+
+static void reply_entry_of(fuse_req_t req, fuse_ino_t ino) {
+    struct fuse_entry_param entry;
+    memset(&entry, 0, sizeof entry);
+    entry.ino = ino;
+    entry.generation = 1;
+    entry.attr_timeout = TIMEOUT;
+    entry.entry_timeout = TIMEOUT;
+    entry.attr = node_at(ino)->st;
+    pthread_mutex_unlock(&lock);
+    fuse_reply_entry(req, &entry);
+}
+
+static void want(struct fuse_conn_info *conn, unsigned capability, int on) {
+    if (on && (conn->capable & capability)) conn->want |= capability;
+    else if (!on) conn->want &= ~capability;
+}
+
+static void sink_init(void *userdata, struct fuse_conn_info *conn) {
+    (void)userdata;
+    conn->max_read = MAX_IO;
+    if (conn->max_write > MAX_IO) conn->max_write = MAX_IO;
+    conn->max_readahead = MAX_IO;
+    /* Plain readdir: `cp -a` never lists what it copies into; `ls` of the sink is for checking it. */
+    want(conn, FUSE_CAP_READDIRPLUS, 0);
+    want(conn, FUSE_CAP_READDIRPLUS_AUTO, 0);
+    want(conn, FUSE_CAP_ASYNC_READ, 1);
+    want(conn, FUSE_CAP_PARALLEL_DIROPS, 1);
+    want(conn, FUSE_CAP_SPLICE_READ, 0);
+    want(conn, FUSE_CAP_SPLICE_WRITE, 0);
+    want(conn, FUSE_CAP_SPLICE_MOVE, 0);
+    want(conn, FUSE_CAP_CACHE_SYMLINKS, 0);
+    want(conn, FUSE_CAP_POSIX_ACL, 0);
+}
+
+static void sink_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
+    pthread_mutex_lock(&lock);
+    fuse_ino_t ino = find_child(parent, name);
+    if (!ino) {
+        pthread_mutex_unlock(&lock);
+        fuse_reply_err(req, ENOENT);
+        return;
+    }
+    reply_entry_of(req, ino);
+}
+
+static void sink_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+    (void)fi;
+    pthread_mutex_lock(&lock);
+    struct node *n = node_at(ino);
+    if (!n) {
+        pthread_mutex_unlock(&lock);
+        fuse_reply_err(req, ENOENT);
+        return;
+    }
+    struct stat st = n->st;
+    pthread_mutex_unlock(&lock);
+    fuse_reply_attr(req, &st, TIMEOUT);
+}
+
+static void sink_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi) {
+    (void)fi;
+    pthread_mutex_lock(&lock);
+    struct node *n = node_at(ino);
+    if (!n) {
+        pthread_mutex_unlock(&lock);
+        fuse_reply_err(req, ENOENT);
+        return;
+    }
+    if (to_set & FUSE_SET_ATTR_MODE) n->st.st_mode = (n->st.st_mode & S_IFMT) | (attr->st_mode & 07777);
+    if (to_set & FUSE_SET_ATTR_UID) n->st.st_uid = attr->st_uid;
+    if (to_set & FUSE_SET_ATTR_GID) n->st.st_gid = attr->st_gid;
+    if (to_set & FUSE_SET_ATTR_SIZE) n->st.st_size = attr->st_size;
+    if (to_set & FUSE_SET_ATTR_ATIME) n->st.st_atim = attr->st_atim;
+    if (to_set & FUSE_SET_ATTR_MTIME) n->st.st_mtim = attr->st_mtim;
+    if (to_set & FUSE_SET_ATTR_ATIME_NOW) now(&n->st.st_atim);
+    if (to_set & FUSE_SET_ATTR_MTIME_NOW) now(&n->st.st_mtim);
+    now(&n->st.st_ctim);
+    struct stat st = n->st;
+    pthread_mutex_unlock(&lock);
+    fuse_reply_attr(req, &st, TIMEOUT);
+}
+
+/* mkdir, create, symlink: a new child, or EEXIST. Returns with the lock held on success. */
+static fuse_ino_t make_child(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode) {
+    pthread_mutex_lock(&lock);
+    int error = !node_at(parent) ? ENOENT : find_child(parent, name) ? EEXIST : 0;
+    fuse_ino_t ino = error ? 0 : add_node(parent, name, mode, fuse_req_ctx(req));
+    if (!ino) {
+        pthread_mutex_unlock(&lock);
+        fuse_reply_err(req, error ? error : ENOMEM);
+    }
+    return ino;
+}
+
+static void sink_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode) {
+    fuse_ino_t ino = make_child(req, parent, name, S_IFDIR | (mode & 07777));
+    if (ino) reply_entry_of(req, ino);
+}
+
+static void sink_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, const char *name) {
+    fuse_ino_t ino = make_child(req, parent, name, S_IFLNK | 0777);
+    if (!ino) return;
+    struct node *n = node_at(ino);
+    n->target = strdup(target);
+    n->st.st_size = (off_t)strlen(target);
+    reply_entry_of(req, ino);
+}
+
+static void sink_readlink(fuse_req_t req, fuse_ino_t ino) {
+    pthread_mutex_lock(&lock);
+    struct node *n = node_at(ino);
+    char *target = n && n->target ? strdup(n->target) : NULL;
+    pthread_mutex_unlock(&lock);
+    if (!target) {
+        fuse_reply_err(req, EINVAL);
+        return;
+    }
+    fuse_reply_readlink(req, target);
+    free(target);
+}
+
+static void sink_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi) {
+    fuse_ino_t ino = make_child(req, parent, name, S_IFREG | (mode & 07777));
+    if (!ino) return;
+    struct fuse_entry_param entry;
+    memset(&entry, 0, sizeof entry);
+    entry.ino = ino;
+    entry.generation = 1;
+    entry.attr_timeout = TIMEOUT;
+    entry.entry_timeout = TIMEOUT;
+    entry.attr = node_at(ino)->st;
+    pthread_mutex_unlock(&lock);
+    fuse_reply_create(req, &entry, fi);
+}
+
+static void sink_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+    pthread_mutex_lock(&lock);
+    struct node *n = node_at(ino);
+    if (n && (fi->flags & O_TRUNC)) n->st.st_size = 0;
+    pthread_mutex_unlock(&lock);
+    if (!n) fuse_reply_err(req, ENOENT);
+    else fuse_reply_open(req, fi);
+}
+
+/* The bytes are thrown away; only the size they make is kept. */
+static void sink_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+                       struct fuse_file_info *fi) {
+    (void)buf;
+    (void)fi;
+    pthread_mutex_lock(&lock);
+    struct node *n = node_at(ino);
+    if (n && off + (off_t)size > n->st.st_size) n->st.st_size = off + (off_t)size;
+    if (n) {
+        now(&n->st.st_mtim);
+        n->st.st_ctim = n->st.st_mtim;
+    }
+    pthread_mutex_unlock(&lock);
+    if (!n) fuse_reply_err(req, ENOENT);
+    else fuse_reply_write(req, size);
+}
+
+static void sink_ok(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+    (void)ino;
+    (void)fi;
+    fuse_reply_err(req, 0);
+}
+
+static void sink_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+    (void)ino;
+    fuse_reply_open(req, fi);
+}
+
+static void sink_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi) {
+    (void)datasync;
+    sink_ok(req, ino, fi);
+}
+
+static void sink_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size) {
+    (void)ino;
+    (void)name;
+    (void)size;
+    fuse_reply_err(req, ENODATA);
+}
+
+/* An access ACL of only the three base entries is a mode (as h5mount's AccessACLMode):
+ * version 2, then 8-byte entries {u16 tag, u16 permissions, u32 id}, little-endian. */
+static int acl_mode(const unsigned char *acl, size_t size, mode_t *mode) {
+    if (size < 4 || (size - 4) % 8 != 0 || acl[0] != 2 || acl[1] || acl[2] || acl[3]) return 0;
+    mode_t bits = 0;
+    for (size_t at = 4; at < size; at += 8) {
+        unsigned tag = acl[at] | acl[at + 1] << 8, perm = (acl[at + 2] | acl[at + 3] << 8) & 7;
+        if (tag == 0x01) bits |= perm << 6;
+        else if (tag == 0x04) bits |= perm << 3;
+        else if (tag == 0x20) bits |= perm;
+        else return 0;   /* named users or groups, a mask: more than a mode */
+    }
+    *mode = bits;
+    return 1;
+}
+
+static void sink_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size,
+                          int flags) {
+    (void)flags;
+    mode_t mode;
+    if (strcmp(name, "system.posix_acl_access") != 0 || !acl_mode((const unsigned char *)value, size, &mode)) {
+        fuse_reply_err(req, ENOTSUP);
+        return;
+    }
+    pthread_mutex_lock(&lock);
+    struct node *n = node_at(ino);
+    if (n) n->st.st_mode = (n->st.st_mode & ~(mode_t)0777) | mode;
+    pthread_mutex_unlock(&lock);
+    fuse_reply_err(req, n ? 0 : ENOENT);
+}
+
+static void sink_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
+    (void)ino;
+    if (size == 0) fuse_reply_xattr(req, 0);
+    else fuse_reply_buf(req, NULL, 0);
+}
+
+static void sink_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name) {
+    (void)ino;
+    (void)name;
+    fuse_reply_err(req, ENODATA);
+}
+
+/* readdir (no plus: a listing of the sink is only for checking it by hand). */
+static void sink_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi) {
+    (void)fi;
+    char *buf = malloc(size);
+    if (!buf) {
+        fuse_reply_err(req, ENOMEM);
+        return;
+    }
+    size_t used = 0;
+    off_t index = 0;
+    pthread_mutex_lock(&lock);
+    struct node *dir = node_at(ino);
+    fuse_ino_t child = dir ? dir->first_child : 0;
+    for (; dir; index++) {
+        const char *name;
+        struct stat st;
+        if (index == 0 || index == 1) {
+            name = index == 0 ? "." : "..";
+            st = dir->st;
+        } else if (child) {
+            name = node_at(child)->name;
+            st = node_at(child)->st;
+            child = node_at(child)->next_sibling;
+        } else {
+            break;
+        }
+        if (index < off) continue;
+        size_t need = fuse_add_direntry(req, buf + used, size - used, name, &st, index + 1);
+        if (need > size - used) break;
+        used += need;
+    }
+    pthread_mutex_unlock(&lock);
+    if (!dir) fuse_reply_err(req, ENOENT);
+    else fuse_reply_buf(req, buf, used);
+    free(buf);
+}
+
+static void sink_statfs(fuse_req_t req, fuse_ino_t ino) {
+    (void)ino;
+    struct statvfs sv;
+    memset(&sv, 0, sizeof sv);
+    sv.f_bsize = sv.f_frsize = 4096;
+    sv.f_blocks = sv.f_bfree = sv.f_bavail = 1ull << 30;
+    sv.f_files = sv.f_ffree = 1ull << 30;
+    sv.f_namemax = 255;
+    fuse_reply_statfs(req, &sv);
+}
+
+int main(int argc, char **argv) {
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s MOUNTPOINT\n", argv[0]);
+        return 2;
+    }
+    if (add_node(FUSE_ROOT_ID, NULL, S_IFDIR | 0755, NULL) != FUSE_ROOT_ID) return 1;
+
+    struct fuse_lowlevel_ops ops;
+    memset(&ops, 0, sizeof ops);
+    ops.init = sink_init;
+    ops.lookup = sink_lookup;
+    ops.getattr = sink_getattr;
+    ops.setattr = sink_setattr;
+    ops.mkdir = sink_mkdir;
+    ops.symlink = sink_symlink;
+    ops.readlink = sink_readlink;
+    ops.create = sink_create;
+    ops.open = sink_open;
+    ops.write = sink_write;
+    ops.flush = sink_ok;
+    ops.release = sink_ok;
+    ops.fsync = sink_fsync;
+    ops.getxattr = sink_getxattr;
+    ops.setxattr = sink_setxattr;
+    ops.listxattr = sink_listxattr;
+    ops.removexattr = sink_removexattr;
+    ops.opendir = sink_opendir;
+    ops.readdir = sink_readdir;
+    ops.releasedir = sink_ok;
+    ops.statfs = sink_statfs;
+
+    char *fuse_argv[] = {argv[0], "-o", "fsname=fuse_sink,subtype=fuse_sink,max_read=1048576,default_permissions", NULL};
+    struct fuse_args args = FUSE_ARGS_INIT(3, fuse_argv);
+    struct fuse_session *se = fuse_session_new(&args, &ops, sizeof ops, NULL);
+    fuse_opt_free_args(&args);
+    if (!se) return 1;
+    int status = 1;
+    if (fuse_set_signal_handlers(se) == 0) {
+        if (fuse_session_mount(se, argv[1]) == 0) {
+            struct fuse_loop_config *config = fuse_loop_cfg_create();
+            if (config) {
+                fuse_loop_cfg_set_clone_fd(config, 0);
+                status = fuse_session_loop_mt(se, config) < 0 ? 1 : 0;
+                fuse_loop_cfg_destroy(config);
+            }
+            fuse_session_unmount(se);
+        }
+        fuse_remove_signal_handlers(se);
+    }
+    fuse_session_destroy(se);
+    return status;
+}
