@@ -165,7 +165,7 @@ check-sanitizers: deps venv
 	rm -rf $(SANITIZER_LOGS); mkdir -p $(SANITIZER_LOGS); \
 	swift build --sanitize=address --scratch-path .build-asan --product h5mount && \
 	  H5MOUNT_BIN=$(CURDIR)/.build-asan/debug/h5mount H5MOUNT_PYTHON=$(VENV_PY) SWIFT_BACKTRACE=enable=no \
-	  ASAN_OPTIONS=$(ASAN_TEST_OPTIONS):log_path=$(SANITIZER_LOGS)/asan LSAN_OPTIONS=$(LSAN_TEST_OPTIONS) \
+	  ASAN_OPTIONS=$(ASAN_TEST_OPTIONS):handle_segv=0:log_path=$(SANITIZER_LOGS)/asan LSAN_OPTIONS=$(LSAN_TEST_OPTIONS) \
 	  $(VENV_PY) -m pytest -q integration $(SANITIZER_PYTEST_ARGS) || status=1; \
 	if ls $(SANITIZER_LOGS)/asan.* >/dev/null 2>&1; then \
 	  echo "check-sanitizers: AddressSanitizer reports in $(SANITIZER_LOGS):"; \
@@ -180,7 +180,12 @@ LSAN_TEST_OPTIONS := suppressions=$(CURDIR)/sanitizers/lsan.supp
 # threads, which TSan stops at ("thread finished with ignores enabled"): left out there.
 TSAN_SKIP := --skip MountSessionTests --skip WritableMountSessionTests
 TSAN_TEST_OPTIONS := suppressions=$(CURDIR)/sanitizers/tsan.supp halt_on_error=1 second_deadlock_stack=1
+# The daemons under test keep the kernel's SIGSEGV (handle_segv=0): the hostile files crash
+# libhdf5 on purpose, in trial children (docs/hdf5-store.md, "Containment") or in a daemon
+# run without containment (test_containment), and what containment and the tests look for
+# is that signal, not ASan's report of it and its abort. Memory errors of ours are still
+# caught where ASan's instrumentation sees them.
 # Under ASan, RSS measures ASan's shadow memory and quarantine, not ours: the 1 GiB copy's
 # absolute RSS bound cannot hold there (it measured 373 MiB against 320). The load test's
 # RSS-growth bound does hold and stays in.
-SANITIZER_PYTEST_ARGS ?= --deselect integration/test_write_stress.py::test_copying_1_gib_in_keeps_the_daemon_small
+SANITIZER_PYTEST_ARGS ?= --deselect test_write_stress.py::test_copying_1_gib_in_keeps_the_daemon_small

@@ -202,6 +202,7 @@ def wait_mounted(mnt, daemon, seconds=15):
 
 
 def teardown(mnt, daemon, totals, label):
+    alive = daemon.poll() is None     # a daemon that died serving the walk is counted there
     subprocess.run(["fusermount3", "-u", str(mnt)], stderr=subprocess.DEVNULL, timeout=60)
     try:
         daemon.wait(timeout=20)
@@ -212,6 +213,10 @@ def teardown(mnt, daemon, totals, label):
         totals["leaked_mounts"] += 1
         print(f"leaked mount: {label}", flush=True)
         subprocess.run(["fusermount3", "-u", "-z", str(mnt)], timeout=60)
+    elif alive and daemon.returncode is not None and daemon.returncode < 0:
+        # Killed by a signal on its way out (libhdf5 closing a damaged file at exit): a crash too.
+        totals["daemon_crashes"] += 1
+        print(f"daemon died after unmount ({daemon.returncode}): {label}", flush=True)
 
 
 def sweep(count, seed, binary, walk_timeout=60, hdf5_timeout=2):

@@ -124,6 +124,10 @@ def unmount_cli(mounter, mount, *extra: str, expect_code: int | None = 0) -> sub
     if not mounting.is_mounted(mount.path):
         if mount.process is not None:
             mount.process.wait(timeout=mounting.EXIT_TIMEOUT)
+            # Committed or not, the daemon ends with a status, never a signal (libhdf5's exit
+            # handler closing a file whose close already failed used to crash it here).
+            assert mount.process.returncode >= 0, (f"daemon killed by signal {-mount.process.returncode} "
+                                                   f"after -u:\n{mount.stderr_text()}")
         mounter.mounts.remove(mount)
         mounting.REGISTRY.remove(mount)
     return result

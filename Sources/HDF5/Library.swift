@@ -18,8 +18,24 @@ package enum HDF5Library {
     /// takes a priority-inheritance futex, which cost the daemon about 5% of its CPU
     /// packing a tree on 2 cores; a pthread mutex just sleeps.
     private static let gate = ConditionLock()
-    /// H5open, once (Swift runs a static's initialiser exactly once, thread-safely).
-    private static let opened: Bool = { _ = H5open(); return true }()
+    /// H5open, once (Swift runs a static's initialiser exactly once, thread-safely), after
+    /// H5dont_atexit: libhdf5's exit handler closes every file still open, and a file whose
+    /// close already failed (the working copy when the disk filled during the commit) made it
+    /// crash in `H5F__close_cb`, so the daemon died by SIGSEGV after a failed commit. Nothing
+    /// needs it: the writer closes explicitly at the commit, read-only files have nothing to
+    /// flush, and after a failed commit the work directory is what `--recover` uses.
+    private static let opened: Bool = {
+        exitHandlerSkipped = H5dont_atexit() >= 0
+        _ = H5open()
+        return true
+    }()
+
+    /// Whether libhdf5 was kept from installing its exit handler (false: something called
+    /// libhdf5 before the gate did, and it installed it). Tests check it.
+    package private(set) nonisolated(unsafe) static var exitHandlerSkipped = false
+
+    /// Initialises the library (tests read `exitHandlerSkipped` after it).
+    package static func initialise() { locked {} }
 
     /// Runs `body` while holding the gate, initialising the library on first use.
     static func locked<Result, Failure: Error>(
