@@ -20,7 +20,7 @@ extension HDF5Container {
     }
 
     /// Name, class and cheap payload of every link of a group, in name order. Caller holds the gate.
-    func iterateLinks(_ group: [CChar], stillWorking: (() -> Void)? = nil) throws(StoreError) -> [RawLink] {
+    func iterateLinks(_ group: [CChar], stillWorking: (() -> Void)? = nil) throws(StoreError) -> RawLinks {
         try LinkPaths.iterateLinks(group, in: fileID, stillWorking: stillWorking)
     }
 }
@@ -61,7 +61,7 @@ enum LinkPaths {
     /// `maximumLinks` links is refused: a crafted index that yields links without end
     /// would otherwise keep a trial alive with heartbeats and fill memory.
     static func iterateLinks(_ group: [CChar], in fileID: hid_t,
-                             stillWorking: (() -> Void)? = nil) throws(StoreError) -> [RawLink] {
+                             stillWorking: (() -> Void)? = nil) throws(StoreError) -> RawLinks {
         let iteration = LinkIteration(stillWorking: stillWorking)
         var index: hsize_t = 0
         // Native order, sorted here: asked for increasing name order, libhdf5 1.10.8 first
@@ -72,14 +72,12 @@ enum LinkPaths {
             let iteration = Unmanaged<LinkIteration>.fromOpaque(client).takeUnretainedValue()
             guard iteration.found.count < LinkPaths.maximumLinks else { return 1 }
             let length = strlen(name)
-            let bytes = name.withMemoryRebound(to: UInt8.self, capacity: length) {
-                Array(UnsafeBufferPointer(start: $0, count: length))
-            }
             let i = info.pointee
             let isHard = i.type == H5L_TYPE_HARD
-            iteration.found.append(RawLink(name: bytes, type: i.type,
-                                           address: isHard ? i.u.address : 0,
-                                           valueSize: isHard ? 0 : i.u.val_size))
+            name.withMemoryRebound(to: UInt8.self, capacity: length) {
+                iteration.found.append(name: UnsafeBufferPointer(start: $0, count: length), type: i.type,
+                                       payload: isHard ? UInt64(i.u.address) : UInt64(i.u.val_size))
+            }
             if iteration.found.count % LinkPaths.linksPerHeartbeat == 0 { iteration.stillWorking?() }
             return 0
         }, Unmanaged.passUnretained(iteration).toOpaque(), h5m_p_default())
@@ -90,17 +88,7 @@ enum LinkPaths {
         }
         // Name order (strcmp's, unsigned bytes), as H5_ITER_INC gives it; a million names
         // take seconds to sort in a debug build, so the sort beats the heartbeat too.
-        var comparisons = 0
-        iteration.found.sort { (a: RawLink, b: RawLink) -> Bool in
-            comparisons += 1
-            if comparisons % (LinkPaths.linksPerHeartbeat * 16) == 0 { stillWorking?() }
-            return a.name.withUnsafeBytes { x in
-                b.name.withUnsafeBytes { y in
-                    let order = memcmp(x.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, y.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, min(x.count, y.count))
-                    return order != 0 ? order < 0 : x.count < y.count
-                }
-            }
-        }
+        iteration.found.sort(stillWorking: stillWorking)
         return iteration.found
     }
 
@@ -112,7 +100,7 @@ enum LinkPaths {
 
 /// The state of one `iterateLinks` call, handed to libhdf5's callback. One thread.
 private final class LinkIteration {
-    var found: [RawLink] = []
+    var found = RawLinks()
     let stillWorking: (() -> Void)?
     init(stillWorking: (() -> Void)?) { self.stillWorking = stillWorking }
 }
@@ -123,6 +111,65 @@ struct RawLink {
     var type: H5L_type_t
     var address: haddr_t
     var valueSize: Int
+}
+
+/// What an iteration found, compact (about 25 bytes a link plus its name, where a
+/// `RawLink` each took about 80): a million-link group is listed in bounded memory
+/// (docs/hdf5-store.md, "Many links"). A collection of `RawLink` in `order`.
+struct RawLinks: RandomAccessCollection {
+    private var names: [UInt8] = []
+    private var ends: [UInt32] = []
+    private var types: [Int16] = []
+    /// A hard link's address, any other link's value size.
+    private var payloads: [UInt64] = []
+    /// Positions in name order, once sorted; before, native order.
+    private var order: [Int32] = []
+
+    mutating func append(name: UnsafeBufferPointer<UInt8>, type: H5L_type_t, payload: UInt64) {
+        order.append(Int32(ends.count))
+        names.append(contentsOf: name)
+        ends.append(UInt32(truncatingIfNeeded: names.count))
+        types.append(Int16(truncatingIfNeeded: type.rawValue))
+        payloads.append(payload)
+    }
+
+    var startIndex: Int { 0 }
+    var endIndex: Int { order.count }
+    /// Bytes of all names together.
+    var nameBytes: Int { names.count }
+
+    subscript(position: Int) -> RawLink {
+        let at = Int(order[position])
+        let type = H5L_type_t(rawValue: Int32(types[at]))
+        let isHard = type == H5L_TYPE_HARD
+        return RawLink(name: Array(name(ofStored: at)), type: type, address: isHard ? haddr_t(payloads[at]) : 0,
+                       valueSize: isHard ? 0 : Int(payloads[at]))
+    }
+
+    /// The name of link `position` (in order), without copying.
+    func name(at position: Int) -> ArraySlice<UInt8> { name(ofStored: Int(order[position])) }
+
+    private func name(ofStored at: Int) -> ArraySlice<UInt8> {
+        names[(at == 0 ? 0 : Int(ends[at - 1])) ..< Int(ends[at])]
+    }
+
+    /// Sorts `order` by name bytes, calling `stillWorking` now and then.
+    mutating func sort(stillWorking: (() -> Void)?) {
+        var comparisons = 0
+        let names = self.names, ends = self.ends
+        order.sort { a, b in
+            comparisons += 1
+            if comparisons % (LinkPaths.linksPerHeartbeat * 16) == 0 { stillWorking?() }
+            let x = names[(a == 0 ? 0 : Int(ends[Int(a) - 1])) ..< Int(ends[Int(a)])]
+            let y = names[(b == 0 ? 0 : Int(ends[Int(b) - 1])) ..< Int(ends[Int(b)])]
+            return x.withUnsafeBytes { x in
+                y.withUnsafeBytes { y in
+                    let order = memcmp(x.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, y.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, Swift.min(x.count, y.count))
+                    return order != 0 ? order < 0 : x.count < y.count
+                }
+            }
+        }
+    }
 }
 
 extension Array where Element == CChar {
