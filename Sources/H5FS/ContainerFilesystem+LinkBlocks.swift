@@ -16,7 +16,7 @@ extension ContainerFilesystem {
         if let block = linkBlocks.block(file: fileIndex, group: address) { return DirectoryListing(block: block) }
         let file = files[fileIndex]
         let links = try linkList(of: file, path: path)
-        guard links.count >= max(1, options.linkBlockMinimum), links.isStrictlySorted else {
+        guard links.count >= max(1, options.linkBlockMinimum), links.isSearchable else {
             return DirectoryListing(entries: try groupEntries(file: file, path: path, address: address, links: Array(links)))
         }
         return DirectoryListing(block: linkBlocks.add(try makeLinkBlock(links, file: file, path: path, address: address)))

@@ -31,16 +31,11 @@ extension HDF5Container {
     func linksLocked(_ group: H5Path, stillWorking: (() -> Void)? = nil) throws(StoreError) -> LinkList {
         let bytes = try bytePath(group)
         try requireGroup(bytes, group)
-        let raws = try iterateLinks(bytes, stillWorking: stillWorking)
-        var links = LinkList(reservingCapacity: raws.count, nameBytes: raws.nameBytes)
-        for index in raws.indices {
+        var links = try iterateLinks(bytes, stillWorking: stillWorking)
+        for index in links.indices where !links.isHard(index) {
             if let stillWorking, index % LinkPaths.linksPerHeartbeat == LinkPaths.linksPerHeartbeat - 1 { stillWorking() }
-            let raw = raws[index]
-            // Names that are not UTF-8 read with U+FFFD (Paths.swift says how they open).
-            let name = String(decoding: raw.name, as: UTF8.self)
-            let target = raw.type == H5L_TYPE_HARD ? LinkTarget.hard(address: UInt64(raw.address))
-                : try target(of: raw, at: linkPath(bytes, raw.name))
-            links.append(name: name.utf8, target: target)
+            let raw = RawLink(pendingAt: index, of: links)
+            links.setTarget(try target(of: raw, at: linkPath(bytes, raw.name)), at: index)
         }
         links.finish()
         return links

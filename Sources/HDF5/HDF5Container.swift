@@ -61,6 +61,7 @@ package final class HDF5Container: ContainerReader {
             // Filesystems without lock support (some network mounts) must not make opening fail.
             _ = H5Pset_file_locking(fileAccess.id, true, true)
             TruncatedFiles.allow(in: fileAccess.id)
+            MemoryBounds.limitMetadataCache(fileAccess.id)
             let flags = h5m_acc_rdonly() | (swmr ? h5m_acc_swmr_read() : 0)
             let file = H5Fopen(absolute, flags, fileAccess.id)
             guard file >= 0 else {

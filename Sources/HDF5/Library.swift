@@ -19,7 +19,11 @@ package enum HDF5Library {
     /// packing a tree on 2 cores; a pthread mutex just sleeps.
     private static let gate = ConditionLock()
     /// H5open, once (Swift runs a static's initialiser exactly once, thread-safely).
-    private static let opened: Bool = { _ = H5open(); return true }()
+    private static let opened: Bool = {
+        _ = H5open()
+        MemoryBounds.limitFreeLists()
+        return true
+    }()
 
     /// Runs `body` while holding the gate, initialising the library on first use.
     static func locked<Result, Failure: Error>(

@@ -20,7 +20,7 @@ extension HDF5Container {
     }
 
     /// Name, class and cheap payload of every link of a group, in name order. Caller holds the gate.
-    func iterateLinks(_ group: [CChar], stillWorking: (() -> Void)? = nil) throws(StoreError) -> RawLinks {
+    func iterateLinks(_ group: [CChar], stillWorking: (() -> Void)? = nil) throws(StoreError) -> LinkList {
         try LinkPaths.iterateLinks(group, in: fileID, stillWorking: stillWorking)
     }
 }
@@ -51,7 +51,8 @@ enum LinkPaths {
 
     /// The raw names of the links of the group at a NUL-terminated byte path.
     static func rawLinkNames(_ group: [CChar], in fileID: hid_t) throws(StoreError) -> [[UInt8]] {
-        try iterateLinks(group, in: fileID).map(\.name)
+        let links = try iterateLinks(group, in: fileID)
+        return links.indices.map { Array(links.nameBytes(at: $0)) }
     }
 
     /// Name, class and cheap payload (address or value size) of every link of a group,
@@ -61,8 +62,17 @@ enum LinkPaths {
     /// `maximumLinks` links is refused: a crafted index that yields links without end
     /// would otherwise keep a trial alive with heartbeats and fill memory.
     static func iterateLinks(_ group: [CChar], in fileID: hid_t,
-                             stillWorking: (() -> Void)? = nil) throws(StoreError) -> RawLinks {
+                             stillWorking: (() -> Void)? = nil) throws(StoreError) -> LinkList {
         let iteration = LinkIteration(stillWorking: stillWorking)
+        // Room for every link at once: grown by doubling, a million links' arrays held up
+        // to twice their size, and each growth both copies for a moment.
+        var info = H5G_info_t()
+        if H5Gget_info_by_name(fileID, group, &info, h5m_p_default()) >= 0 {
+            let count = Int(min(info.nlinks, hsize_t(maximumLinks)))
+            iteration.found = LinkList(reservingCapacity: count, nameBytes: count * 8)
+        } else {
+            _ = ErrorStack.read()
+        }
         var index: hsize_t = 0
         // Native order, sorted here: asked for increasing name order, libhdf5 1.10.8 first
         // builds and sorts a table of a dense group's links without calling back, so a
@@ -75,8 +85,8 @@ enum LinkPaths {
             let i = info.pointee
             let isHard = i.type == H5L_TYPE_HARD
             name.withMemoryRebound(to: UInt8.self, capacity: length) {
-                iteration.found.append(name: UnsafeBufferPointer(start: $0, count: length), type: i.type,
-                                       payload: isHard ? UInt64(i.u.address) : UInt64(i.u.val_size))
+                iteration.found.appendStored(name: UnsafeBufferPointer(start: $0, count: length), isHard: isHard,
+                                             payload: isHard ? UInt64(i.u.address) : RawLink.pending(i.type, valueSize: i.u.val_size))
             }
             if iteration.found.count % LinkPaths.linksPerHeartbeat == 0 { iteration.stillWorking?() }
             return 0
@@ -88,7 +98,7 @@ enum LinkPaths {
         }
         // Name order (strcmp's, unsigned bytes), as H5_ITER_INC gives it; a million names
         // take seconds to sort in a debug build, so the sort beats the heartbeat too.
-        iteration.found.sort(stillWorking: stillWorking)
+        iteration.found.sortByName(every: LinkPaths.linksPerHeartbeat * 16, progress: stillWorking)
         return iteration.found
     }
 
@@ -100,7 +110,8 @@ enum LinkPaths {
 
 /// The state of one `iterateLinks` call, handed to libhdf5's callback. One thread.
 private final class LinkIteration {
-    var found = RawLinks()
+    /// Soft and external links hold `RawLink.pending` until their values are read.
+    var found = LinkList()
     let stillWorking: (() -> Void)?
     init(stillWorking: (() -> Void)?) { self.stillWorking = stillWorking }
 }
@@ -111,64 +122,22 @@ struct RawLink {
     var type: H5L_type_t
     var address: haddr_t
     var valueSize: Int
+
+    /// What a listing keeps of a link that is not hard until its value is read: its class
+    /// above bit 48, its value size below (a link value is far under 2^48 bytes).
+    static func pending(_ type: H5L_type_t, valueSize: Int) -> UInt64 {
+        UInt64(UInt16(truncatingIfNeeded: type.rawValue)) << 48 | UInt64(min(valueSize, 1 << 48 - 1))
+    }
 }
 
-/// What an iteration found, compact (about 25 bytes a link plus its name, where a
-/// `RawLink` each took about 80): a million-link group is listed in bounded memory
-/// (docs/hdf5-store.md, "Many links"). A collection of `RawLink` in `order`.
-struct RawLinks: RandomAccessCollection {
-    private var names: [UInt8] = []
-    private var ends: [UInt32] = []
-    private var types: [Int16] = []
-    /// A hard link's address, any other link's value size.
-    private var payloads: [UInt64] = []
-    /// Positions in name order, once sorted; before, native order.
-    private var order: [Int32] = []
-
-    mutating func append(name: UnsafeBufferPointer<UInt8>, type: H5L_type_t, payload: UInt64) {
-        order.append(Int32(ends.count))
-        names.append(contentsOf: name)
-        ends.append(UInt32(truncatingIfNeeded: names.count))
-        types.append(Int16(truncatingIfNeeded: type.rawValue))
-        payloads.append(payload)
-    }
-
-    var startIndex: Int { 0 }
-    var endIndex: Int { order.count }
-    /// Bytes of all names together.
-    var nameBytes: Int { names.count }
-
-    subscript(position: Int) -> RawLink {
-        let at = Int(order[position])
-        let type = H5L_type_t(rawValue: Int32(types[at]))
-        let isHard = type == H5L_TYPE_HARD
-        return RawLink(name: Array(name(ofStored: at)), type: type, address: isHard ? haddr_t(payloads[at]) : 0,
-                       valueSize: isHard ? 0 : Int(payloads[at]))
-    }
-
-    /// The name of link `position` (in order), without copying.
-    func name(at position: Int) -> ArraySlice<UInt8> { name(ofStored: Int(order[position])) }
-
-    private func name(ofStored at: Int) -> ArraySlice<UInt8> {
-        names[(at == 0 ? 0 : Int(ends[at - 1])) ..< Int(ends[at])]
-    }
-
-    /// Sorts `order` by name bytes, calling `stillWorking` now and then.
-    mutating func sort(stillWorking: (() -> Void)?) {
-        var comparisons = 0
-        let names = self.names, ends = self.ends
-        order.sort { a, b in
-            comparisons += 1
-            if comparisons % (LinkPaths.linksPerHeartbeat * 16) == 0 { stillWorking?() }
-            let x = names[(a == 0 ? 0 : Int(ends[Int(a) - 1])) ..< Int(ends[Int(a)])]
-            let y = names[(b == 0 ? 0 : Int(ends[Int(b) - 1])) ..< Int(ends[Int(b)])]
-            return x.withUnsafeBytes { x in
-                y.withUnsafeBytes { y in
-                    let order = memcmp(x.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, y.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, Swift.min(x.count, y.count))
-                    return order != 0 ? order < 0 : x.count < y.count
-                }
-            }
-        }
+extension RawLink {
+    /// The link at `position` of a listing whose payloads are still `pending`.
+    init(pendingAt position: Int, of links: LinkList) {
+        let payload = links.storedPayload(at: position)
+        name = Array(links.nameBytes(at: position))
+        type = H5L_type_t(rawValue: Int32(Int16(truncatingIfNeeded: payload >> 48)))
+        address = 0
+        valueSize = Int(payload & (1 << 48 - 1))
     }
 }
 

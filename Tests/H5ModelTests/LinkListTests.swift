@@ -32,12 +32,31 @@ final class LinkListTests: XCTestCase {
 
     func test_names_are_found_by_byte_order_search() {
         let list = LinkList(links)
-        XCTAssertTrue(list.isStrictlySorted)
+        XCTAssertTrue(list.isSearchable)
         for (index, link) in links.enumerated() { XCTAssertEqual(list.index(named: link.name), index, link.name) }
         for missing in ["", "0", "aa", "e", "z", "zzz", "\u{FFFF}"] { XCTAssertNil(list.index(named: missing), missing) }
-        XCTAssertFalse(LinkList(links.reversed()).isStrictlySorted)
-        XCTAssertFalse(LinkList([links[1], links[1]]).isStrictlySorted, "a repeated name is not strictly sorted")
-        XCTAssertTrue(LinkList([]).isStrictlySorted)
+        XCTAssertFalse(LinkList(links.reversed()).isSearchable)
+        XCTAssertFalse(LinkList([links[1], links[1]]).isSearchable, "a repeated name is not strictly sorted")
+        XCTAssertTrue(LinkList([]).isSearchable)
+        var invalid = LinkList()
+        invalid.append(name: [0x61, 0xFF], target: .soft("/x"))
+        XCTAssertFalse(invalid.isSearchable, "a name that is not UTF-8 is not what a lookup brings")
+        XCTAssertEqual(invalid.name(at: 0), "a\u{FFFD}")
+    }
+
+    func test_sorting_by_name_orders_unsigned_bytes_and_keeps_each_link_whole() {
+        var list = LinkList()
+        for link in links.reversed() { list.appendStored(name: link.name.utf8, isHard: true, payload: UInt64(link.name.utf8.count)) }
+        list.append(name: "b0".utf8, target: .soft("/late"))
+        var beats = 0
+        list.sortByName(every: 1) { beats += 1 }
+        XCTAssertGreaterThan(beats, 0)
+        XCTAssertEqual(list.map(\.name), ["a", "b", "b0", "c", "d", "zz", "é"])
+        XCTAssertTrue(list.isSearchable)
+        XCTAssertEqual(list.storedPayload(at: 6), 2, "é is two bytes")
+        XCTAssertEqual(list[2], Link(name: "b0", target: .soft("/late")))
+        list.setTarget(.soft("/set"), at: 2)
+        XCTAssertEqual(list.target(at: 2), .soft("/set"))
     }
 
     func test_a_hundred_thousand_soft_links_take_a_few_bytes_each_beyond_their_names() {
@@ -51,7 +70,7 @@ final class LinkListTests: XCTestCase {
         XCTAssertEqual(list.targets.count, 1)
         XCTAssertEqual(list[99_999], Link(name: "l0099999", target: .soft("/target")))
         XCTAssertEqual(list.index(named: "l0054321"), 54_321)
-        // 8 bytes of name, 4 of its end, 8 of payload, a bit: about 21 bytes a link.
-        XCTAssertLessThan(list.heldBytes, 100_000 * 22)
+        // 8 bytes of name, 4 of its end, 8 of payload, 4 of order, a bit: about 24 bytes a link.
+        XCTAssertLessThan(list.heldBytes, 100_000 * 25)
     }
 }
