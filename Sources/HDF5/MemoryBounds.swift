@@ -6,12 +6,12 @@ import CHDF5
 /// libhdf5 and kept it: its metadata cache grows adaptively to 32 MiB by default (20 MiB
 /// after that iteration, for B-tree and fractal heap blocks visited once each). Capping it
 /// is what bounded the listing (docs/hdf5-store.md, "Many links", with its CPU price). The
-/// free lists, which keep freed blocks for reuse without a global limit by default, are
-/// capped too; that made no measurable difference to the million-link listing, it bounds
-/// what other large metadata work may leave behind.
+/// free lists, which keep freed blocks for reuse (libhdf5's own limits add up to tens of
+/// MiB), are capped lower too; that made no measurable difference to the million-link
+/// listing, it bounds what other large metadata work may leave behind.
 enum MemoryBounds {
-    /// The metadata cache's ceiling per open file: the path through a B-tree and the heap
-    /// blocks of one listing fit many times over.
+    /// The metadata cache's ceiling per open file. A million-link listing would use 20 MiB
+    /// and re-reads heap blocks within 8 (about 1.7x its CPU); a group of thousands fits.
     static let metadataCacheBytes = 8 << 20
     /// Per free list, and for all lists of one kind together (regular, array, block).
     static let freeListBytes: Int32 = 256 << 10
