@@ -58,7 +58,7 @@ let package = Package(
         .testTarget(name: "ChunkEngineTests", dependencies: ["ChunkEngine", "Codecs", "HDF5", "H5Model", "TestSupport"]),
         .testTarget(name: "StagingTests", dependencies: ["Staging", "HDF5", "Codecs", "H5Model", "TestSupport"]),
         .testTarget(name: "H5FSTests", dependencies: ["H5FS", "HDF5", "H5Model", "TestSupport"]),
-        .testTarget(name: "FUSEBridgeTests", dependencies: ["FUSEBridge", "H5FS"]),
+        .testTarget(name: "FUSEBridgeTests", dependencies: ["FUSEBridge", "H5FS", "TestSupport"]),
         .testTarget(name: "MountCLITests", dependencies: ["MountCLI", "FUSEBridge", "H5FS", "Staging", "H5Model"]),
     ],
     swiftLanguageModes: [.v6]

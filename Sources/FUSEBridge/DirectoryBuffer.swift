@@ -22,8 +22,7 @@ extension Dispatcher {
     /// an entry whose node has gone since the opendir (`replyAttributes`).
     package func packDirectory(_ snapshot: DirectorySnapshot, offset: Int, size: Int,
                                plus: Bool, request: fuse_req_t? = nil) -> DirectoryReply {
-        let entries = snapshot.entries
-        guard offset >= 0, offset < entries.count, size > 0 else {
+        guard offset >= 0, offset < snapshot.count, size > 0 else {
             return DirectoryReply(bytes: [], countedNodes: [], entryCount: 0)
         }
         var counted: [NodeID] = []
@@ -33,8 +32,9 @@ extension Dispatcher {
             guard let start = buffer.baseAddress else { return }
             let base = UnsafeMutableRawPointer(start).assumingMemoryBound(to: CChar.self)
             var used = 0
-            for index in offset..<entries.count {
-                let listed = entries[index]
+            for index in offset..<snapshot.count {
+                // An empty slot (a link left out) keeps the offsets of the others.
+                guard let listed = snapshot.entry(at: index) else { continue }
                 let nextOffset = off_t(index + 1)
                 let remaining = size - used
                 // Attributes as of this reply, not of the opendir (replyAttributes says why).

@@ -9,16 +9,12 @@ extension Dispatcher {
     package func doOpenDirectory(_ node: NodeID) throws(FSError) -> UInt64 {
         let own = try filesystem.attributes(of: node)
         guard own.isDirectory else { throw FSError(ENOTDIR, "not a directory") }
-        let listing = try filesystem.listDirectory(node)
+        let listing = try filesystem.listing(node)
         var parent = own
         parent.node = parents.parent(of: node)
-        var entries = [ListedEntry(name: ".", attributes: own, isDotEntry: true),
-                       ListedEntry(name: "..", attributes: parent, isDotEntry: true)]
-        entries.reserveCapacity(listing.count + 2)
-        for entry in listing {
-            entries.append(ListedEntry(name: entry.name, attributes: entry.attributes, isDotEntry: false))
-        }
-        return directories.insert(DirectorySnapshot(node: node, entries: entries))
+        let dots = [ListedEntry(name: ".", attributes: own, isDotEntry: true),
+                    ListedEntry(name: "..", attributes: parent, isDotEntry: true)]
+        return directories.insert(DirectorySnapshot(node: node, dots: dots, listing: listing))
     }
 
     func opendir(_ request: fuse_req_t?, node: NodeID, info: UnsafeMutablePointer<fuse_file_info>?) {

@@ -26,6 +26,8 @@ extension ContainerFilesystem {
             if fileIndex == 0, let pending = writes?.pendingNode(in: path, named: name), let node = nodes.node(pending) {
                 return node
             }
+            // A symbolic link of a listed large group: its block's node (LinkBlock.swift).
+            if let node = linkBlocks.block(file: fileIndex, group: address)?.linkNode(named: name) { return node }
             if let link = try link(named: name, in: path, file: file), let node = try node(for: link, in: file, directory: path, address: address) {
                 return node
             }
@@ -63,64 +65,73 @@ extension ContainerFilesystem {
             }
             return out
         case .directory(let fileIndex, let path, let address, _):
-            let file = files[fileIndex]
-            let links: [Link]
-            do {
-                links = try file.reader.links(in: path)
-            } catch {
-                let failure = FSError(error, context: path.description)
-                logFailure("cannot list \(path)", failure)
-                throw failure
-            }
-            // The objects that need nodes, described in one reader call.
-            let described = describeNewObjects(links, file: file, directory: path)
-            var out: [DirectoryEntry] = []
-            var taken = Set<String>()
-            var sidecars: [DirectoryEntry] = []
-            var views: [DirectoryEntry] = []
-            let softTargets = SoftLinkTargets()
-            for link in links {
-                if fileIndex == 0, path.components.isEmpty, link.name == NameRules.unlinkedGroup { continue }
-                guard NameRules.isValidFileName(link.name) else {
-                    // Quoted with escapes (a crafted name may hold "/", control bytes), cut short.
-                    let shown = String(link.name.debugDescription.prefix(80))
-                    logOnce("\(file.reader.filePath): \(path): left out a link whose name is not a valid file name: "
-                            + "\(shown) (\(link.name.utf8.count) bytes)")
-                    continue
-                }
-                let description = addressOf(link).flatMap { described[$0] }
-                guard let node = try node(for: link, in: file, directory: path, address: address,
-                                          described: description, softTargets: softTargets) else { continue }
-                taken.insert(link.name)
-                // A file being written or stored: its current size (after its store).
-                let current = fileIndex == 0 && writes?.active(node.id) != nil ? try attributes(of: node.id) : node.attributes
-                out.append(DirectoryEntry(name: link.name, attributes: current))
-                let sidecarName = link.name + NameRules.sidecarSuffix
-                if NameRules.isValidFileName(sidecarName),
-                   let sidecar = try datasetSidecar(of: node, file: file, address: addressOf(link)) {
-                    sidecars.append(DirectoryEntry(name: sidecarName, attributes: sidecar.attributes))
-                }
-                views += try viewEntries(of: node, named: link.name)
-            }
-            if let sidecar = try groupSidecar(file: file, path: path, address: address) {
-                sidecars.append(DirectoryEntry(name: NameRules.sidecarSuffix, attributes: sidecar.attributes))
-            }
-            // Real objects named like a sidecar or a view shadow it.
-            for sidecar in sidecars + views where !taken.contains(sidecar.name) {
-                out.append(sidecar)
-                taken.insert(sidecar.name)
-            }
-            if fileIndex == 0, let writes {
-                for (name, id) in writes.pendingNames(in: path) where !taken.contains(name) {
-                    out.append(DirectoryEntry(name: name, attributes: try attributes(of: id)))
-                }
-            }
-            return out
+            return try groupEntries(file: files[fileIndex], path: path, address: address,
+                                    links: Array(try linkList(of: files[fileIndex], path: path)))
         case .frames(let frames):
             return frames.entries()
         default:
             throw FSError(ENOTDIR, "node \(directory.id) is not a directory")
         }
+    }
+
+    /// The links of a group from the reader, a failure logged.
+    func linkList(of file: MountedFile, path: H5Path) throws(FSError) -> LinkList {
+        do {
+            return try file.reader.linkList(in: path)
+        } catch {
+            let failure = FSError(error, context: path.description)
+            logFailure("cannot list \(path)", failure)
+            throw failure
+        }
+    }
+
+    /// The entries of the group at `path` (at `address`) whose links are `links`.
+    func groupEntries(file: MountedFile, path: H5Path, address: UInt64, links: [Link]) throws(FSError) -> [DirectoryEntry] {
+        let fileIndex = file.index
+        // The objects that need nodes, described in one reader call.
+        let described = describeNewObjects(links, file: file, directory: path)
+        var out: [DirectoryEntry] = []
+        var taken = Set<String>()
+        var sidecars: [DirectoryEntry] = []
+        var views: [DirectoryEntry] = []
+        let softTargets = SoftLinkTargets()
+        for link in links {
+            if fileIndex == 0, path.components.isEmpty, link.name == NameRules.unlinkedGroup { continue }
+            guard NameRules.isValidFileName(link.name) else {
+                // Quoted with escapes (a crafted name may hold "/", control bytes), cut short.
+                let shown = String(link.name.debugDescription.prefix(80))
+                logOnce("\(file.reader.filePath): \(path): left out a link whose name is not a valid file name: "
+                        + "\(shown) (\(link.name.utf8.count) bytes)")
+                continue
+            }
+            let description = addressOf(link).flatMap { described[$0] }
+            guard let node = try node(for: link, in: file, directory: path, address: address,
+                                      described: description, softTargets: softTargets) else { continue }
+            taken.insert(link.name)
+            // A file being written or stored: its current size (after its store).
+            let current = fileIndex == 0 && writes?.active(node.id) != nil ? try attributes(of: node.id) : node.attributes
+            out.append(DirectoryEntry(name: link.name, attributes: current))
+            let sidecarName = link.name + NameRules.sidecarSuffix
+            if NameRules.isValidFileName(sidecarName),
+               let sidecar = try datasetSidecar(of: node, file: file, address: addressOf(link)) {
+                sidecars.append(DirectoryEntry(name: sidecarName, attributes: sidecar.attributes))
+            }
+            views += try viewEntries(of: node, named: link.name)
+        }
+        if let sidecar = try groupSidecar(file: file, path: path, address: address) {
+            sidecars.append(DirectoryEntry(name: NameRules.sidecarSuffix, attributes: sidecar.attributes))
+        }
+        // Real objects named like a sidecar or a view shadow it.
+        for sidecar in sidecars + views where !taken.contains(sidecar.name) {
+            out.append(sidecar)
+            taken.insert(sidecar.name)
+        }
+        if fileIndex == 0, let writes {
+            for (name, id) in writes.pendingNames(in: path) where !taken.contains(name) {
+                out.append(DirectoryEntry(name: name, attributes: try attributes(of: id)))
+            }
+        }
+        return out
     }
 
     // MARK: - Links to nodes
@@ -185,23 +196,38 @@ extension ContainerFilesystem {
                 logOnce("\(file.reader.filePath): \(path): left out an object that is neither a group nor a dataset")
                 return nil
             }
-        case .soft(let value):
+        case .soft:
             // A listed link has its node: walking its value again would cost lookups per link.
             let key = NodeKey.link(file: file.index, parent: address, name: link.name)
             if let known = nodes.node(forKey: key) { return known }
-            let target = softTargets?.targets[value] ?? softLinkTarget(value, file: file, directory: directory)
-            softTargets?.targets[value] = target
+            guard let target = symlinkText(of: link.target, file: file, directory: directory, softTargets: softTargets) else { return nil }
             return try symlinkNode(key: key, target: target, file: file)
-        case .external(let externalFile, let object):
-            // -o external=none: the link is not shown at all (nothing points outside the container).
-            guard options.external != .none else { return nil }
-            let target = NameRules.relativePath(
-                from: file.mountComponents(directory),
-                to: [NameRules.externalDirectory, NameRules.externalEntryName(forFile: externalFile)]
-                    + H5Path(parsing: object).components)
+        case .external:
+            guard let target = symlinkText(of: link.target, file: file, directory: directory) else { return nil }
             return try symlinkNode(key: .link(file: file.index, parent: address, name: link.name), target: target, file: file)
         case .unknown:
             logOnce("\(file.reader.filePath): \(path): left out a link of a user-defined class")
+            return nil
+        }
+    }
+
+    /// What a soft or external link of `directory` reads back as; nil for a link that is not
+    /// shown (an external link under `-o external=none`, a hard link, a user-defined class).
+    func symlinkText(of target: LinkTarget, file: MountedFile, directory: H5Path,
+                     softTargets: SoftLinkTargets? = nil) -> String? {
+        switch target {
+        case .soft(let value):
+            let text = softTargets?.targets[value] ?? softLinkTarget(value, file: file, directory: directory)
+            softTargets?.targets[value] = text
+            return text
+        case .external(let externalFile, let object):
+            // -o external=none: the link is not shown at all (nothing points outside the container).
+            guard options.external != .none else { return nil }
+            return NameRules.relativePath(
+                from: file.mountComponents(directory),
+                to: [NameRules.externalDirectory, NameRules.externalEntryName(forFile: externalFile)]
+                    + H5Path(parsing: object).components)
+        case .hard, .unknown:
             return nil
         }
     }

@@ -18,6 +18,8 @@ package final class ContainerFilesystem: FilesystemOperations {
     let nodes = NodeTable()
     /// Where the ids of frame files lead (`-o frames`): frames directories reserve blocks of ids.
     let frameBlocks = FrameBlocks()
+    /// Large groups of a read-only mount, listed once; their symbolic links' ids (LinkBlock.swift).
+    let linkBlocks = LinkBlocks()
     let engine: ChunkEngine
     /// Source files of virtual datasets (VirtualSourceTable.swift).
     let virtualSources: VirtualSourceTable
@@ -115,7 +117,7 @@ package final class ContainerFilesystem: FilesystemOperations {
         let node = followed(try child(of: followed(try existing(parent)), named: name))
         // A file being written or stored answers its current size (after its store).
         let attributes = writes?.active(node.id) != nil ? try attributes(of: node.id) : node.attributes
-        nodes.countLookup(node.id)
+        countLookup(node.id)
         return attributes
     }
 
@@ -123,8 +125,10 @@ package final class ContainerFilesystem: FilesystemOperations {
         nodes.forget(node, count: count)
     }
 
+    /// Ids of a link block are not counted: their nodes are made from the id and never freed,
+    /// and a count each would cost what the block saves.
     package func countLookup(_ node: NodeID) {
-        nodes.countLookup(node)
+        if linkBlocks.owner(of: node) == nil { nodes.countLookup(node) }
     }
 
     package func attributes(of node: NodeID) throws(FSError) -> NodeAttributes {
@@ -152,7 +156,13 @@ package final class ContainerFilesystem: FilesystemOperations {
     }
 
     package func listDirectory(_ node: NodeID) throws(FSError) -> [DirectoryEntry] {
-        followed(try entries(of: followed(try existing(node))))
+        try listing(node).shown
+    }
+
+    package func listing(_ node: NodeID) throws(FSError) -> DirectoryListing {
+        let directory = followed(try existing(node))
+        guard refreshes != nil else { return try listing(of: directory) }
+        return DirectoryListing(entries: followed(try entries(of: directory)))
     }
 
     package func open(_ node: NodeID, flags: Int32) throws(FSError) -> UInt64 {
@@ -277,7 +287,10 @@ package final class ContainerFilesystem: FilesystemOperations {
 
     func existing(_ id: NodeID) throws(FSError) -> Node {
         // Frame files are not in the node table: their ids lead to their frames directory.
-        guard let node = nodes.node(id) ?? frameBlocks.node(id) else { throw FSError(ENOENT, "unknown node \(id)") }
+        // So are the symbolic links of a link block: theirs lead to the block.
+        guard let node = nodes.node(id) ?? frameBlocks.node(id) ?? linkBlocks.node(id) else {
+            throw FSError(ENOENT, "unknown node \(id)")
+        }
         return node
     }
 

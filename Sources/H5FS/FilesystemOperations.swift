@@ -78,6 +78,10 @@ package protocol FilesystemOperations: Sendable {
     /// Each entry counts as one lookup only when the adapter hands it to the kernel
     /// with readdirplus; the adapter then calls `countLookup`.
     func listDirectory(_ node: NodeID) throws(FSError) -> [DirectoryEntry]
+    /// `listDirectory` as the adapter keeps it for an open directory: a large group's links
+    /// by slot, shared and never copied (LinkBlock.swift). A default implementation wraps
+    /// `listDirectory`.
+    func listing(_ node: NodeID) throws(FSError) -> DirectoryListing
     /// Records one kernel lookup of a node handed out by `listDirectory` (readdirplus).
     func countLookup(_ node: NodeID)
     /// Opens a regular file; returns a handle for `read` and `release`.
@@ -104,6 +108,10 @@ package protocol FilesystemOperations: Sendable {
 }
 
 extension FilesystemOperations {
+    package func listing(_ node: NodeID) throws(FSError) -> DirectoryListing {
+        DirectoryListing(entries: try listDirectory(node))
+    }
+
     /// Test doubles serve fixed bytes.
     package func isGeneratedText(_ node: NodeID) -> Bool { false }
 

@@ -30,6 +30,10 @@ package struct MountOptions: Sendable, Hashable {
     package var frames: Bool = false
     /// `-o npy`: `NAME.npy` beside each typed dataset (and frame), a NumPy file of its raw array.
     package var npy: Bool = false
+    /// Links from which a group of a read-only mount (without `-o swmr`) is listed once into
+    /// a `LinkBlock` kept for the mount's life, its symbolic links without a node each
+    /// (docs/hdf5-store.md, "Many links"). Not a `-o` option: tests lower it.
+    package var linkBlockMinimum: Int = 4096
     package init(readOnly: Bool = true, cacheBytes: Int = 256 << 20, uid: UInt32 = 0, gid: UInt32 = 0,
                  compression: Compression = .standard, chunkSize: Int = 1 << 20, inplace: Bool = false) {
         self.readOnly = readOnly; self.cacheBytes = cacheBytes; self.uid = uid; self.gid = gid

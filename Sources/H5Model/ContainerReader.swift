@@ -12,6 +12,9 @@ package protocol ContainerReader: AnyObject, Sendable {
     func object(at path: H5Path) throws(StoreError) -> ObjectInfo
     /// The links of a group, in byte order of their names.
     func links(in group: H5Path) throws(StoreError) -> [Link]
+    /// `links(in:)` as a compact list (a group of a million links); a default implementation
+    /// packs `links(in:)`.
+    func linkList(in group: H5Path) throws(StoreError) -> LinkList
     /// One link of a group by name; nil when the group has no such link.
     func link(named name: String, in group: H5Path) throws(StoreError) -> Link?
     /// Type, shape, layout, filters and storage of a dataset.
@@ -196,6 +199,12 @@ package struct ObjectDescription: Sendable, Hashable {
 }
 
 extension ContainerReader {
+    package func linkList(in group: H5Path) throws(StoreError) -> LinkList {
+        var list = LinkList(try links(in: group))
+        list.finish()
+        return list
+    }
+
     /// Readers whose answers never go stale need nothing more.
     package func refreshedDataset(at path: H5Path) throws(StoreError) -> DatasetInfo { try dataset(at: path) }
     /// Readers that can answer more cheaply (one call, no path walks) override this.

@@ -17,24 +17,27 @@ extension HDF5Container {
     }
 
     package func links(in group: H5Path) throws(StoreError) -> [Link] {
-        try contained(.init(.list, group)) { () throws(StoreError) -> [Link] in try linksLocked(group) }
+        Array(try linkList(in: group))
+    }
+
+    package func linkList(in group: H5Path) throws(StoreError) -> LinkList {
+        try contained(.init(.list, group)) { () throws(StoreError) -> LinkList in try linksLocked(group) }
     }
 
     /// Caller holds the gate.
     /// `stillWorking` is called every `LinkPaths.linksPerHeartbeat` links, while iterating and
     /// while reading soft and external link values (a trial's heartbeat: listing a million
     /// links takes longer than one step's time limit).
-    func linksLocked(_ group: H5Path, stillWorking: (() -> Void)? = nil) throws(StoreError) -> [Link] {
+    func linksLocked(_ group: H5Path, stillWorking: (() -> Void)? = nil) throws(StoreError) -> LinkList {
         let bytes = try bytePath(group)
         try requireGroup(bytes, group)
-        var links: [Link] = []
-        let raws = try iterateLinks(bytes, stillWorking: stillWorking)
-        links.reserveCapacity(raws.count)
-        for raw in raws {
-            if let stillWorking, links.count % LinkPaths.linksPerHeartbeat == LinkPaths.linksPerHeartbeat - 1 { stillWorking() }
-            links.append(Link(name: String(decoding: raw.name, as: UTF8.self),
-                              target: try target(of: raw, at: linkPath(bytes, raw.name))))
+        var links = try iterateLinks(bytes, stillWorking: stillWorking)
+        for index in links.indices where !links.isHard(index) {
+            if let stillWorking, index % LinkPaths.linksPerHeartbeat == LinkPaths.linksPerHeartbeat - 1 { stillWorking() }
+            let raw = RawLink(pendingAt: index, of: links)
+            links.setTarget(try target(of: raw, at: linkPath(bytes, raw.name)), at: index)
         }
+        links.finish()
         return links
     }
 

@@ -61,9 +61,10 @@ package final class HDF5Container: ContainerReader {
             // Filesystems without lock support (some network mounts) must not make opening fail.
             _ = H5Pset_file_locking(fileAccess.id, true, true)
             TruncatedFiles.allow(in: fileAccess.id)
+            MemoryBounds.limitMetadataCache(fileAccess.id)
             let flags = h5m_acc_rdonly() | (swmr ? h5m_acc_swmr_read() : 0)
             // A file libhdf5 cannot even open and close without crashing is refused whole:
-            // a crash inside H5Fclose would come at unmount, or at exit from libhdf5's atexit.
+            // a crash inside H5Fclose would come later, when the mount closes it.
             if let containment, containment.tries {
                 containment.countTrial()
                 if let failure = OpenTrial.run(timeLimit: containment.timeLimit,

@@ -27,6 +27,7 @@ package enum HDF5Library {
     private static let opened: Bool = {
         exitHandlerSkipped = H5dont_atexit() >= 0
         _ = H5open()
+        MemoryBounds.limitFreeLists()
         return true
     }()
 

@@ -20,7 +20,7 @@ extension HDF5Container {
     }
 
     /// Name, class and cheap payload of every link of a group, in name order. Caller holds the gate.
-    func iterateLinks(_ group: [CChar], stillWorking: (() -> Void)? = nil) throws(StoreError) -> [RawLink] {
+    func iterateLinks(_ group: [CChar], stillWorking: (() -> Void)? = nil) throws(StoreError) -> LinkList {
         try LinkPaths.iterateLinks(group, in: fileID, stillWorking: stillWorking)
     }
 }
@@ -51,7 +51,8 @@ enum LinkPaths {
 
     /// The raw names of the links of the group at a NUL-terminated byte path.
     static func rawLinkNames(_ group: [CChar], in fileID: hid_t) throws(StoreError) -> [[UInt8]] {
-        try iterateLinks(group, in: fileID).map(\.name)
+        let links = try iterateLinks(group, in: fileID)
+        return links.indices.map { Array(links.nameBytes(at: $0)) }
     }
 
     /// Name, class and cheap payload (address or value size) of every link of a group,
@@ -61,8 +62,17 @@ enum LinkPaths {
     /// `maximumLinks` links is refused: a crafted index that yields links without end
     /// would otherwise keep a trial alive with heartbeats and fill memory.
     static func iterateLinks(_ group: [CChar], in fileID: hid_t,
-                             stillWorking: (() -> Void)? = nil) throws(StoreError) -> [RawLink] {
+                             stillWorking: (() -> Void)? = nil) throws(StoreError) -> LinkList {
         let iteration = LinkIteration(stillWorking: stillWorking)
+        // Room for every link at once: grown by doubling, a million links' arrays held up
+        // to twice their size, and each growth both copies for a moment.
+        var info = H5G_info_t()
+        if H5Gget_info_by_name(fileID, group, &info, h5m_p_default()) >= 0 {
+            let count = Int(min(info.nlinks, hsize_t(maximumLinks)))
+            iteration.found = LinkList(reservingCapacity: count, nameBytes: count * 8)
+        } else {
+            _ = ErrorStack.read()
+        }
         var index: hsize_t = 0
         // Native order, sorted here: asked for increasing name order, libhdf5 1.10.8 first
         // builds and sorts a table of a dense group's links without calling back, so a
@@ -72,14 +82,12 @@ enum LinkPaths {
             let iteration = Unmanaged<LinkIteration>.fromOpaque(client).takeUnretainedValue()
             guard iteration.found.count < LinkPaths.maximumLinks else { return 1 }
             let length = strlen(name)
-            let bytes = name.withMemoryRebound(to: UInt8.self, capacity: length) {
-                Array(UnsafeBufferPointer(start: $0, count: length))
-            }
             let i = info.pointee
             let isHard = i.type == H5L_TYPE_HARD
-            iteration.found.append(RawLink(name: bytes, type: i.type,
-                                           address: isHard ? i.u.address : 0,
-                                           valueSize: isHard ? 0 : i.u.val_size))
+            name.withMemoryRebound(to: UInt8.self, capacity: length) {
+                iteration.found.appendStored(name: UnsafeBufferPointer(start: $0, count: length), isHard: isHard,
+                                             payload: isHard ? UInt64(i.u.address) : RawLink.pending(i.type, valueSize: i.u.val_size))
+            }
             if iteration.found.count % LinkPaths.linksPerHeartbeat == 0 { iteration.stillWorking?() }
             return 0
         }, Unmanaged.passUnretained(iteration).toOpaque(), h5m_p_default())
@@ -90,17 +98,7 @@ enum LinkPaths {
         }
         // Name order (strcmp's, unsigned bytes), as H5_ITER_INC gives it; a million names
         // take seconds to sort in a debug build, so the sort beats the heartbeat too.
-        var comparisons = 0
-        iteration.found.sort { (a: RawLink, b: RawLink) -> Bool in
-            comparisons += 1
-            if comparisons % (LinkPaths.linksPerHeartbeat * 16) == 0 { stillWorking?() }
-            return a.name.withUnsafeBytes { x in
-                b.name.withUnsafeBytes { y in
-                    let order = memcmp(x.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, y.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, min(x.count, y.count))
-                    return order != 0 ? order < 0 : x.count < y.count
-                }
-            }
-        }
+        iteration.found.sortByName(every: LinkPaths.linksPerHeartbeat * 16, progress: stillWorking)
         return iteration.found
     }
 
@@ -112,7 +110,8 @@ enum LinkPaths {
 
 /// The state of one `iterateLinks` call, handed to libhdf5's callback. One thread.
 private final class LinkIteration {
-    var found: [RawLink] = []
+    /// Soft and external links hold `RawLink.pending` until their values are read.
+    var found = LinkList()
     let stillWorking: (() -> Void)?
     init(stillWorking: (() -> Void)?) { self.stillWorking = stillWorking }
 }
@@ -123,6 +122,23 @@ struct RawLink {
     var type: H5L_type_t
     var address: haddr_t
     var valueSize: Int
+
+    /// What a listing keeps of a link that is not hard until its value is read: its class
+    /// above bit 48, its value size below (a link value is far under 2^48 bytes).
+    static func pending(_ type: H5L_type_t, valueSize: Int) -> UInt64 {
+        UInt64(UInt16(truncatingIfNeeded: type.rawValue)) << 48 | UInt64(min(valueSize, 1 << 48 - 1))
+    }
+}
+
+extension RawLink {
+    /// The link at `position` of a listing whose payloads are still `pending`.
+    init(pendingAt position: Int, of links: LinkList) {
+        let payload = links.storedPayload(at: position)
+        name = Array(links.nameBytes(at: position))
+        type = H5L_type_t(rawValue: Int32(Int16(truncatingIfNeeded: payload >> 48)))
+        address = 0
+        valueSize = Int(payload & (1 << 48 - 1))
+    }
 }
 
 extension Array where Element == CChar {

@@ -19,6 +19,8 @@ final class InMemoryContainer: ContainerReader, @unchecked Sendable {
     private(set) var fullDescriptions = 0
     /// How often one link was looked up by name (soft-link walks do that).
     private(set) var linkLookups = 0
+    /// How often a group was listed.
+    private(set) var listings = 0
     private var referenceCounts: [UInt64: Int] = [:]
 
     init(filePath: String) {
@@ -74,6 +76,9 @@ final class InMemoryContainer: ContainerReader, @unchecked Sendable {
 
     // MARK: resolving
 
+    /// The address of the object a path leads to.
+    func groupAddress(_ path: String) -> UInt64? { resolve(H5Path(parsing: path)) }
+
     private func resolve(_ path: H5Path) -> UInt64? {
         var current: UInt64 = 1
         for name in path.components {
@@ -113,13 +118,18 @@ final class InMemoryContainer: ContainerReader, @unchecked Sendable {
     }
 
     func links(in group: H5Path) throws(StoreError) -> [Link] {
+        listings += 1
+        return try storedLinks(in: group)
+    }
+
+    private func storedLinks(in group: H5Path) throws(StoreError) -> [Link] {
         guard case .group(_, let links, _) = try lookup(group) else { throw StoreError(.invalidArgument, "not a group") }
         return links
     }
 
     func link(named name: String, in group: H5Path) throws(StoreError) -> Link? {
         linkLookups += 1
-        return try links(in: group).first { $0.name == name }
+        return try storedLinks(in: group).first { $0.name == name }
     }
 
     func dataset(at path: H5Path) throws(StoreError) -> DatasetInfo {
