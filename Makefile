@@ -188,4 +188,7 @@ TSAN_TEST_OPTIONS := suppressions=$(CURDIR)/sanitizers/tsan.supp halt_on_error=1
 # Under ASan, RSS measures ASan's shadow memory and quarantine, not ours: the 1 GiB copy's
 # absolute RSS bound cannot hold there (it measured 373 MiB against 320). The load test's
 # RSS-growth bound does hold and stays in.
-SANITIZER_PYTEST_ARGS ?= --deselect test_write_stress.py::test_copying_1_gib_in_keeps_the_daemon_small
+# The million-link group's absolute peak bound (test_bounded) is left out for the same reason
+# (measured 1,058 MiB for 200,000 links under ASan before link blocks).
+SANITIZER_PYTEST_ARGS ?= --deselect test_write_stress.py::test_copying_1_gib_in_keeps_the_daemon_small \
+  --deselect test_bounded.py::test_a_group_of_a_million_links_lists_whole_and_the_daemon_stays_bounded
