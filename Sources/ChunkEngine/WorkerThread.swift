@@ -32,6 +32,7 @@ enum WorkerThread {
         let status = pthread_create(&thread, nil, { argument in
             guard let argument else { return nil }
             let start = Unmanaged<Start>.fromOpaque(argument).takeRetainedValue()
+            WorkerThread.nameCurrentThread()
             start.queue.runWorker()
             start.census?.leave()
             return nil
@@ -43,6 +44,17 @@ enum WorkerThread {
         }
         pthread_detach(thread)
         return true
+    }
+
+    /// Names the calling thread "h5m-decode", so that per-thread CPU (/proc/PID/task/*/comm,
+    /// bench/stream_cpu.py) tells decoding apart from the FUSE threads. Through
+    /// /proc/thread-self/comm: Glibc does not expose pthread_setname_np to Swift. Best effort.
+    static func nameCurrentThread() {
+        let fd = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        let name = Array("h5m-decode".utf8)
+        _ = name.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
     }
 
     /// Cores online (Glibc does not expose sched_getaffinity to Swift without _GNU_SOURCE).

@@ -7,8 +7,11 @@
 // per-plane step is an 8x8 bit-matrix transpose per group of 8 bytes. Decode (SIMD) loads the
 // eight rows into eight registers, transposes bits across them with a three-stage swap
 // network, and interleaves the registers' bytes; encode peels bit rows off with movemask.
+// With AVX-512 and GFNI, decode is bit_transpose_gfni.c (one affine transform per 8 groups),
+// and for 2-byte elements it writes the elements directly, with no byte-plane pass.
 #include <string.h>
 #include "CodecKernels.h"
+#include "bit_transpose_gfni.h"
 #include "simd.h"
 
 // Transposes the 8x8 bit matrix in a 64-bit word (byte = row, bit = column):
@@ -122,11 +125,11 @@ static size_t bytes_to_rows_sse2(const uint8_t *in, uint8_t *out, size_t rowByte
 #define AVX_SLLI _mm256_slli_epi16
 #define AVX_SET1(x) _mm256_set1_epi8((char)(x))
 
-// As the SSE2 version with 32 groups per step: the unpacks work within 128-bit lanes, so the
+// As the SSE2 version with 32 groups per step, from group `from` on: the unpacks work within 128-bit lanes, so the
 // low lanes end up holding groups 0-15 and the high lanes groups 16-31; the final
 // permutes put them back in order.
-CK_AVX2 static size_t rows_to_bytes_avx2(const uint8_t *in, uint8_t *out, size_t rowBytes) {
-    size_t g = 0;
+CK_AVX2 static size_t rows_to_bytes_avx2(const uint8_t *in, uint8_t *out, size_t rowBytes, size_t from) {
+    size_t g = from;
     for (; g + 32 <= rowBytes; g += 32) {
         __m256i a[8], b[8], c[8], d[8];
         for (int k = 0; k < 8; k++) a[k] = _mm256_loadu_si256((const __m256i *)(const void *)(in + (size_t)k * rowBytes + g));
@@ -171,7 +174,8 @@ CK_AVX2 static size_t bytes_to_rows_avx2(const uint8_t *in, uint8_t *out, size_t
 static void rows_to_bytes(const uint8_t *in, uint8_t *out, size_t rowBytes, int level) {
     size_t done = 0;
 #if CK_X86
-    if (level >= CK_LEVEL_AVX2) done = rows_to_bytes_avx2(in, out, rowBytes);
+    if (level >= CK_LEVEL_AVX512) done = ck_rows_to_bytes_gfni(in, out, rowBytes);
+    if (level >= CK_LEVEL_AVX2) done = rows_to_bytes_avx2(in, out, rowBytes, done);
     else if (level >= CK_LEVEL_SSE2) done = rows_to_bytes_sse2(in, out, rowBytes);
 #else
     (void)level;
@@ -208,6 +212,12 @@ void ck_bitunshuffle_block(const uint8_t *in, uint8_t *out, uint8_t *tmp,
         rows_to_bytes(in, out, rowBytes, level);
         return;
     }
+#if CK_X86
+    if (level >= CK_LEVEL_AVX512 && size == 2 && count % 512 == 0) {
+        ck_bitunshuffle2_gfni(in, out, count);
+        return;
+    }
+#endif
     for (size_t j = 0; j < size; j++) rows_to_bytes(in + j * count, tmp + j * count, rowBytes, level);
     ck_byte_unshuffle(tmp, out, count, size, level);
 }

@@ -1,9 +1,9 @@
 import CodecKernels
 
 /// Swift face on the C transposes (Sources/CodecKernels). The SIMD level is detected once;
-/// the `level` parameters exist so tests can run the scalar and SSE2 paths on an AVX2 machine.
+/// the `level` parameters exist so tests can run the lower levels' paths on a machine with a higher one.
 package enum Kernels {
-    /// 0 scalar, 1 SSE2, 2 AVX2: the best this CPU runs.
+    /// 0 scalar, 1 SSE2, 2 AVX2, 3 AVX-512 with GFNI (bitshuffle decode): the best this CPU runs.
     package static let bestLevel: Int32 = ck_simd_level()
 
     /// HDF5 shuffle forward: elements of `elementSize` bytes -> byte planes. Whole elements only.

@@ -44,9 +44,10 @@ final class KernelTests: XCTestCase {
     }
 
     func testBitshuffleBlockMatchesDefinitionAtEveryLevel() {
-        // Counts cover the SIMD widths (16 and 32 groups of 8) and their tails.
+        // Counts cover the SIMD widths (16, 32 and 64 groups of 8) and their tails; 512 and
+        // its multiples take the one-pass path for 2-byte elements at the AVX-512 level.
         for size in [1, 2, 3, 4, 8, 16] {
-            for count in [8, 16, 24, 128, 136, 256, 264, 512, 1000, 4096] {
+            for count in [8, 16, 24, 128, 136, 256, 264, 512, 520, 1000, 1024, 1288, 4096] {
                 let input = noise(count * size, seed: UInt64(size * 10_000 + count))
                 let expected = referenceBitshuffle(input, elementSize: size)
                 for level in levels {

@@ -13,9 +13,12 @@ enum {
     CK_LEVEL_SCALAR = 0,
     CK_LEVEL_SSE2 = 1,
     CK_LEVEL_AVX2 = 2,
+    /// AVX2 plus AVX-512 F/BW/VBMI and GFNI: the bit untranspose of bitshuffle decode.
+    CK_LEVEL_AVX512 = 3,
 };
 
-/// The best level this CPU supports (AVX2 when present, SSE2 on any x86-64, scalar elsewhere).
+/// The best level this CPU supports (AVX-512 with GFNI, else AVX2 when present, SSE2 on any
+/// x86-64, scalar elsewhere).
 int ck_simd_level(void);
 
 /// HDF5 shuffle, forward: `count` elements of `size` bytes -> `size` byte planes of `count` bytes.
