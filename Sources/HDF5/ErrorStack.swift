@@ -46,11 +46,26 @@ enum ErrorStack {
         }
         // The innermost few descriptions carry the cause; the outer ones repeat "can't open".
         var seen: Set<String> = []
-        let causes = entries.map(\.description).filter { !$0.isEmpty && seen.insert($0).inserted }.prefix(3)
+        let causes = entries.map { condensed($0.description) }.filter { !$0.isEmpty && seen.insert($0).inserted }.prefix(3)
         var message = causes.isEmpty ? what : what + ": " + causes.joined(separator: "; ")
         if kind == .unsupported && fallback != .unsupported {
             message += " (a filter of this dataset is not available to libhdf5; see HDF5_PLUGIN_PATH)"
         }
         return StoreError(kind, message)
+    }
+
+    /// One line for the log. The sec2 driver describes a failed read or write over two lines
+    /// with its time, descriptor, buffer address and byte counts ("file write failed: time =
+    /// ...\n, filename = '...', file descriptor = 7, errno = 28, error message = 'No space left
+    /// on device', buf = 0x..."): of that, what it tried and the system's message are kept
+    /// ("file write failed: No space left on device"; StagingError finds ENOSPC by that text).
+    static func condensed(_ description: String) -> String {
+        let marker = "error message = '"
+        if let time = description.firstRange(of: ": time = "),
+           let start = description[time.upperBound...].firstRange(of: marker),
+           let end = description[start.upperBound...].firstIndex(of: "'") {
+            return description[..<time.lowerBound] + ": " + description[start.upperBound..<end]
+        }
+        return description.split(whereSeparator: \.isNewline).map { $0.trimmingPrefix(" ") }.joined(separator: " ")
     }
 }
