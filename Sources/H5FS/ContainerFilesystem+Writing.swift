@@ -7,6 +7,10 @@ import Staging
 /// Every change goes through the working copy (which journals it); nodes keep their ids.
 extension ContainerFilesystem: WritableFilesystemOperations {
     package func makeDirectory(parent: NodeID, name: String, mode: UInt32) throws(FSError) -> NodeAttributes {
+        // As every other change that names objects by path: a pack still queued could bind the
+        // new group's node key first, and mkdir then answered a file's node id (the kernel
+        // answers EIO for an inode that changes type).
+        drainStores()
         let (directory, path) = try writableTarget(parent, name)
         try ensureAbsent(directory, name)
         try change("mkdir \(path)") { (copy) throws(StagingError) in try copy.createGroup(at: path) }
