@@ -649,7 +649,8 @@ def ratio_at_most(ratio: float | None, target: float) -> bool | None:
 def build_c_filesystem(binary: Path, source: Path) -> None:
     """Compiles one of the peer filesystems (fuse_zeros, fuse_sink) when missing or older
     than its source (make bench does the same; this keeps bench.py runnable on its own)."""
-    if binary.exists() and binary.stat().st_mtime >= source.stat().st_mtime:
+    newest = max(source.stat().st_mtime, (BENCH_DIR / "fuse_peer.h").stat().st_mtime)
+    if binary.exists() and binary.stat().st_mtime >= newest:
         return
     binary.parent.mkdir(parents=True, exist_ok=True)
     flags = subprocess.run(["pkg-config", "--cflags", "--libs", "fuse3"], check=True,

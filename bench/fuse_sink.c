@@ -25,8 +25,7 @@
  *   - fuse_session_loop_mt with one shared /dev/fuse descriptor.
  * Ends on SIGINT/SIGTERM/SIGHUP or when unmounted, and unmounts on the way out.
  */
-#define FUSE_USE_VERSION 312
-#include <fuse3/fuse_lowlevel.h>
+#include "fuse_peer.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -99,7 +98,8 @@ static fuse_ino_t find_child(fuse_ino_t parent, const char *name) {
     return 0;
 }
 
-static void reply_entry_of(fuse_req_t req, fuse_ino_t ino) {
+/* The entry of node `ino`; the caller holds the lock and gives it back here. */
+static struct fuse_entry_param entry_of(fuse_ino_t ino) {
     struct fuse_entry_param entry;
     memset(&entry, 0, sizeof entry);
     entry.ino = ino;
@@ -108,12 +108,12 @@ static void reply_entry_of(fuse_req_t req, fuse_ino_t ino) {
     entry.entry_timeout = TIMEOUT;
     entry.attr = node_at(ino)->st;
     pthread_mutex_unlock(&lock);
-    fuse_reply_entry(req, &entry);
+    return entry;
 }
 
-static void want(struct fuse_conn_info *conn, unsigned capability, int on) {
-    if (on && (conn->capable & capability)) conn->want |= capability;
-    else if (!on) conn->want &= ~capability;
+static void reply_entry_of(fuse_req_t req, fuse_ino_t ino) {
+    struct fuse_entry_param entry = entry_of(ino);
+    fuse_reply_entry(req, &entry);
 }
 
 static void sink_init(void *userdata, struct fuse_conn_info *conn) {
@@ -223,14 +223,7 @@ static void sink_readlink(fuse_req_t req, fuse_ino_t ino) {
 static void sink_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi) {
     fuse_ino_t ino = make_child(req, parent, name, S_IFREG | (mode & 07777));
     if (!ino) return;
-    struct fuse_entry_param entry;
-    memset(&entry, 0, sizeof entry);
-    entry.ino = ino;
-    entry.generation = 1;
-    entry.attr_timeout = TIMEOUT;
-    entry.entry_timeout = TIMEOUT;
-    entry.attr = node_at(ino)->st;
-    pthread_mutex_unlock(&lock);
+    struct fuse_entry_param entry = entry_of(ino);
     fuse_reply_create(req, &entry, fi);
 }
 
@@ -405,24 +398,5 @@ int main(int argc, char **argv) {
     ops.releasedir = sink_ok;
     ops.statfs = sink_statfs;
 
-    char *fuse_argv[] = {argv[0], "-o", "fsname=fuse_sink,subtype=fuse_sink,max_read=1048576,default_permissions", NULL};
-    struct fuse_args args = FUSE_ARGS_INIT(3, fuse_argv);
-    struct fuse_session *se = fuse_session_new(&args, &ops, sizeof ops, NULL);
-    fuse_opt_free_args(&args);
-    if (!se) return 1;
-    int status = 1;
-    if (fuse_set_signal_handlers(se) == 0) {
-        if (fuse_session_mount(se, argv[1]) == 0) {
-            struct fuse_loop_config *config = fuse_loop_cfg_create();
-            if (config) {
-                fuse_loop_cfg_set_clone_fd(config, 0);
-                status = fuse_session_loop_mt(se, config) < 0 ? 1 : 0;
-                fuse_loop_cfg_destroy(config);
-            }
-            fuse_session_unmount(se);
-        }
-        fuse_remove_signal_handlers(se);
-    }
-    fuse_session_destroy(se);
-    return status;
+    return run_peer(argv[0], argv[1], "fsname=fuse_sink,subtype=fuse_sink,max_read=1048576,default_permissions", &ops, NULL);
 }

@@ -33,8 +33,7 @@
  * Not matched, on purpose: nothing else h5mount does matters for one file of
  * zeros (xattrs, readdir caching, lookup counts).
  */
-#define FUSE_USE_VERSION 312
-#include <fuse3/fuse_lowlevel.h>
+#include "fuse_peer.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -68,11 +67,6 @@ static void fill_stat(fuse_ino_t ino, struct stat *st) {
         st->st_blksize = 1 << 20;   /* as h5mount (StatConversion.swift): cat then reads 1 MiB at a time */
         st->st_blocks = (blkcnt_t)((file_size + 511) / 512);
     }
-}
-
-static void want(struct fuse_conn_info *conn, unsigned capability, int on) {
-    if (on && (conn->capable & capability)) conn->want |= capability;
-    else if (!on) conn->want &= ~capability;
 }
 
 static void zeros_init(void *userdata, struct fuse_conn_info *conn) {
@@ -244,25 +238,5 @@ int main(int argc, char **argv) {
     ops.open = zeros_open;
     ops.read = zeros_read;
 
-    char *fuse_argv[] = {argv[0], "-o", "ro,fsname=fuse_zeros,subtype=fuse_zeros,max_read=1048576,default_permissions", NULL};
-    struct fuse_args args = FUSE_ARGS_INIT(3, fuse_argv);
-    struct fuse_session *se = fuse_session_new(&args, &ops, sizeof ops, NULL);
-    fuse_opt_free_args(&args);
-    if (!se) return 1;
-    int status = 1;
-    if (fuse_set_signal_handlers(se) == 0) {
-        if (fuse_session_mount(se, argv[1]) == 0) {
-            raise_readahead(argv[1]);
-            struct fuse_loop_config *config = fuse_loop_cfg_create();
-            if (config) {
-                fuse_loop_cfg_set_clone_fd(config, 0);
-                status = fuse_session_loop_mt(se, config) < 0 ? 1 : 0;
-                fuse_loop_cfg_destroy(config);
-            }
-            fuse_session_unmount(se);
-        }
-        fuse_remove_signal_handlers(se);
-    }
-    fuse_session_destroy(se);
-    return status;
+    return run_peer(argv[0], argv[1], "ro,fsname=fuse_zeros,subtype=fuse_zeros,max_read=1048576,default_permissions", &ops, raise_readahead);
 }
