@@ -28,6 +28,12 @@ extension ContainerFilesystem {
             }
             // A symbolic link of a listed large group: its block's node (LinkBlock.swift).
             if let node = linkBlocks.block(file: fileIndex, group: address)?.linkNode(named: name) { return node }
+            // In a group this session made, a name it never gave a link has none: no libhdf5 call.
+            let made = fileIndex == 0 ? writes : nil
+            func link(named name: String, in path: H5Path, file: MountedFile) throws(FSError) -> Link? {
+                if let made, !made.mayHaveLink(named: name, inGroup: address) { return nil }
+                return try self.link(named: name, in: path, file: file)
+            }
             if let link = try link(named: name, in: path, file: file), let node = try node(for: link, in: file, directory: path, address: address) {
                 return node
             }
@@ -41,7 +47,9 @@ extension ContainerFilesystem {
                     return sidecar
                 }
             }
-            if let view = try viewNode(named: name, in: path, file: file, address: address) { return view }
+            if let view = try viewNode(named: name, in: path, file: file, address: address, mayHaveLink: { base in
+                made?.mayHaveLink(named: base, inGroup: address) ?? true
+            }) { return view }
             if fileIndex == 0, path.components.isEmpty, name == NameRules.externalDirectory, options.external != .none {
                 return try externalRootNode()
             }

@@ -42,11 +42,12 @@ extension ContainerFilesystem {
 
     /// The view `name` stands for in the group at `path` (`x.npy`, `x.frames`), if any.
     /// Called after real objects and sidecars, which win.
-    func viewNode(named name: String, in path: H5Path, file: MountedFile, address: UInt64) throws(FSError) -> Node? {
+    func viewNode(named name: String, in path: H5Path, file: MountedFile, address: UInt64,
+                  mayHaveLink: (String) -> Bool = { _ in true }) throws(FSError) -> Node? {
         for suffix in [Self.npySuffix, Self.framesSuffix] where name.hasSuffix(suffix) {
             guard suffix == Self.npySuffix ? options.npy : options.frames else { continue }
             let base = String(name.dropLast(suffix.count))
-            guard !base.isEmpty, let link = try link(named: base, in: path, file: file),
+            guard !base.isEmpty, mayHaveLink(base), let link = try link(named: base, in: path, file: file),
                   let target = try node(for: link, in: file, directory: path, address: address) else { continue }
             return suffix == Self.npySuffix ? try npyView(of: target) : try framesDirectory(of: target)
         }

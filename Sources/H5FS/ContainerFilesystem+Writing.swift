@@ -13,11 +13,14 @@ extension ContainerFilesystem: WritableFilesystemOperations {
         drainStores()
         let (directory, path) = try writableTarget(parent, name)
         try ensureAbsent(directory, name)
+        writes?.noteLink(named: name, inGroup: address(of: directory))
         try change("mkdir \(path)") { (copy) throws(StagingError) in try copy.createGroup(at: path) }
         if mode & 0o7777 != 0o755 {
             try recordMetadata(at: path, StoredMetadata(permissions: mode, uid: options.uid, gid: options.gid, modificationTime: .now))
         }
         let node = try child(of: directory, named: name)
+        // Nothing can be made in it before this reply gives the kernel its inode.
+        if case .directory(0, _, let made, _) = node.kind { writes?.noteGroupMade(at: made) }
         nodes.countLookup(node.id)
         return node.attributes
     }
@@ -35,6 +38,7 @@ extension ContainerFilesystem: WritableFilesystemOperations {
         do { children = try files.container.reader.links(in: path) } catch { throw FSError(error, context: path.description) }
         guard children.isEmpty, !writes.hasPending(under: path) else { throw FSError(ENOTEMPTY, "\(path): directory not empty") }
         try change("rmdir \(path)") { (copy) throws(StagingError) in try copy.deleteLink(at: path) }
+        writes.forgetGroup(at: address)
         nodes.unbind(.object(file: 0, address: address))
         nodes.unbind(.sidecar(file: 0, address: address))
     }
@@ -134,6 +138,7 @@ extension ContainerFilesystem: WritableFilesystemOperations {
             case (false, false): try unlink(parent: newParent, name: newName)
             }
         }
+        writes.noteLink(named: newName, inGroup: address(of: targetDirectory))
         if let pendingSource {
             // Not in the working copy yet: only the name it will be packed under moves.
             writes.state.withLock { s in
@@ -162,6 +167,7 @@ extension ContainerFilesystem: WritableFilesystemOperations {
     package func symlink(parent: NodeID, name: String, target: String) throws(FSError) -> NodeAttributes {
         let (directory, path) = try writableTarget(parent, name)
         try ensureAbsent(directory, name)
+        writes?.noteLink(named: name, inGroup: address(of: directory))
         try change("symlink \(path)") { (copy) throws(StagingError) in try copy.createSoftLink(at: path, target: target) }
         let node = try child(of: directory, named: name)
         nodes.countLookup(node.id)
@@ -179,6 +185,7 @@ extension ContainerFilesystem: WritableFilesystemOperations {
         if let open = try session(for: path).active(node), open.isNew {
             throw FSError(EBUSY, "\(path): \(open.path) is still being written")
         }
+        writes?.noteLink(named: newName, inGroup: address(of: directory))
         try change("link \(path)") { (copy) throws(StagingError) in try copy.createHardLink(at: path, to: existingPath) }
         let made = try child(of: directory, named: newName)
         try refreshDataset(made.id, at: existingPath)

@@ -12,6 +12,7 @@ extension ContainerFilesystem {
         let writes = try session(for: path)
         try ensureAbsent(directory, name)
         if let sidecar = try createSidecar(in: directory, name: name, flags: flags) { return sidecar }
+        writes.noteLink(named: name, inGroup: address(of: directory))
         try startSession(writes)
         let spool: Spool
         do { spool = try writes.workingCopy.makeSpool() } catch { throw FSError(error.code, "\(path): \(error.message)") }

@@ -54,6 +54,12 @@ final class WriteSession: Sendable {
         var inFlight: [NodeID: Int] = [:]
         /// The first background store that failed: every later change answers it.
         var storeFailure: FSError?
+        /// Groups this session made (by object address, which renames keep): every name a
+        /// link in them may have, because every link in them was made through this mount.
+        /// A superset (names are added before their link is made and never removed), so a
+        /// name missing here has no link, and a lookup answers ENOENT without libhdf5 (see
+        /// `mayHaveLink`).
+        var madeGroups: [UInt64: Set<String>] = [:]
     }
     let state = Mutex(State())
     /// One gate per file open for writing: a store (pack + node refresh) holds it, and
@@ -100,6 +106,29 @@ final class WriteSession: Sendable {
 
     func pendingNames(in directory: H5Path) -> [(String, NodeID)] {
         state.withLock { s in s.pending.filter { $0.key.directory == directory }.map { ($0.key.name, $0.value) } }
+    }
+
+    /// Whether the group at `address` may hold a link `name`: false only for a group this
+    /// session made and a name no link in it was ever given. Why: `cp -a` looks up every
+    /// name before creating it, twice (LOOKUP, then CREATE's own check), and asking libhdf5
+    /// means waiting for its lock while a background pack holds it, once per request.
+    func mayHaveLink(named name: String, inGroup address: UInt64) -> Bool {
+        state.withLock { s in s.madeGroups[address]?.contains(name) ?? true }
+    }
+
+    /// A link `name` is about to be made in the group at `address` (call it before making it).
+    func noteLink(named name: String, inGroup address: UInt64) {
+        state.withLock { s in _ = s.madeGroups[address]?.insert(name) }
+    }
+
+    /// The group at `address` was just made by this session, empty.
+    func noteGroupMade(at address: UInt64) {
+        state.withLock { s in s.madeGroups[address] = [] }
+    }
+
+    /// The group at `address` was deleted (its address may be reused by any object).
+    func forgetGroup(at address: UInt64) {
+        _ = state.withLock { s in s.madeGroups.removeValue(forKey: address) }
     }
 
     func isOpen(_ node: NodeID) -> Bool {

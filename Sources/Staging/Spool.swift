@@ -22,6 +22,8 @@ package final class Spool: ByteSource {
     package let path: String
     private let descriptor: Int32
     private let state: Mutex<State>
+    /// Where the emptied file goes at `remove()`, for a later spool; nil: deleted.
+    private let reserve: SpoolFileReserve?
 
     private struct State {
         var size: UInt64
@@ -34,9 +36,17 @@ package final class Spool: ByteSource {
         var removed = false
     }
 
-    /// Creates the spool file `path` (which must not exist), empty or seeded.
-    package init(path: String, id: UInt64, seed: (any SpoolSeed)? = nil) throws(StagingError) {
-        let descriptor = try SystemCalls.open(path, O_RDWR | O_CREAT | O_EXCL)
+    /// Creates the spool file `path` (which must not exist), empty or seeded. With a
+    /// `reserve`, an emptied file kept there is renamed to `path` instead of making one, and
+    /// `remove()` gives the file back to it.
+    package init(path: String, id: UInt64, seed: (any SpoolSeed)? = nil,
+                 reserve: SpoolFileReserve? = nil) throws(StagingError) {
+        let descriptor: Int32
+        if let reused = reserve?.take(renamingTo: path) {
+            descriptor = reused
+        } else {
+            descriptor = try SystemCalls.open(path, O_RDWR | O_CREAT | O_EXCL)
+        }
         let size = seed?.size ?? 0
         var blocks = 0
         if let seed {
@@ -56,6 +66,7 @@ package final class Spool: ByteSource {
         self.id = id
         self.path = path
         self.descriptor = descriptor
+        self.reserve = reserve
         state = Mutex(State(size: size, seed: seed, seedLimit: size, copied: [Bool](repeating: false, count: blocks),
                             sealed: false))
     }
@@ -71,6 +82,7 @@ package final class Spool: ByteSource {
         }
         self.id = id
         self.path = path
+        reserve = nil
         state = Mutex(State(size: UInt64(info.st_size), seed: nil, seedLimit: 0, copied: [], sealed: true))
     }
 
@@ -179,12 +191,14 @@ package final class Spool: ByteSource {
         }
     }
 
-    /// Closes and deletes the spool file. Idempotent.
+    /// Closes and deletes the spool file (or empties it and gives it to the reserve).
+    /// Idempotent.
     package func remove() {
         state.withLock { state in
             guard !state.removed else { return }
             state.removed = true
             state.seed = nil
+            if let reserve, reserve.give(descriptor, at: path) { return }
             close(descriptor)
             unlink(path)
         }

@@ -62,6 +62,7 @@ extension WorkingCopy {
                 outcome = .committed
             }
             session.journal.close()
+            spoolFiles.closeAll()
             try directory.remove()
             close(session.lockDescriptor)
             state.session = nil

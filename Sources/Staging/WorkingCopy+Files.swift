@@ -17,7 +17,7 @@ extension WorkingCopy {
             _ = try startedLocked(&state)
             let id = state.nextSpool
             state.nextSpool += 1
-            let spool = try Spool(path: directory.spoolPath(id), id: id, seed: seed)
+            let spool = try Spool(path: directory.spoolPath(id), id: id, seed: seed, reserve: spoolFiles)
             state.openSpools[id] = spool
             return spool
         }

@@ -43,6 +43,8 @@ package final class WorkingCopy: Sendable {
     package let options: WorkingCopyOptions
     let packer: Packer
     let state: Mutex<State>
+    /// Spool files of packed files, emptied, for the next spools (SpoolFileReserve).
+    let spoolFiles = SpoolFileReserve()
 
     struct State {
         var session: Session?
@@ -91,6 +93,7 @@ package final class WorkingCopy: Sendable {
     deinit {
         // Not committed: leave the work directory for `recover`, release everything else.
         state.withLock { state in
+            spoolFiles.closeAll()
             guard let session = state.session else { return }
             state.session = nil
             try? session.writer.close()
