@@ -113,7 +113,10 @@ extension ContainerFilesystem {
             try truncateSidecar(node, handle: handle, to: size)
         } else if let size = changes.size {
             guard case .dataset = target.kind else { throw FSError(EISDIR, "node \(node): not a regular file") }
-            if writes.active(node) != nil {
+            // Open for writing: its next close stores the truncation. An open file with no
+            // writer left (its last release queued behind a background pack) is about to
+            // be forgotten, spool and all: open it for writing here, as a closed file.
+            if let open = writes.active(node), open.writers > 0 {
                 try truncateActive(node, to: size)
             } else {
                 let handle = try openForWriting(target, flags: size == 0 ? O_TRUNC : 0)
