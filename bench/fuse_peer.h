@@ -18,6 +18,20 @@ static void want(struct fuse_conn_info *conn, unsigned capability, int on) {
     else if (!on) conn->want &= ~capability;
 }
 
+/* The INIT settings both peers take from h5mount's (Dispatcher.configure): reads and
+ * writes of up to `max_io` bytes, reads and directory operations in parallel, no splice.
+ * Each peer then asks for what it does differently (readdirplus, cached symlinks, ACLs). */
+static void configure_like_h5mount(struct fuse_conn_info *conn, unsigned max_io) {
+    conn->max_read = max_io;
+    if (conn->max_write > max_io) conn->max_write = max_io;
+    conn->max_readahead = max_io;
+    want(conn, FUSE_CAP_ASYNC_READ, 1);
+    want(conn, FUSE_CAP_PARALLEL_DIROPS, 1);
+    want(conn, FUSE_CAP_SPLICE_READ, 0);
+    want(conn, FUSE_CAP_SPLICE_WRITE, 0);
+    want(conn, FUSE_CAP_SPLICE_MOVE, 0);
+}
+
 /* Mounts `ops` at `mountpoint` with the mount options `options`, calls `mounted` (may be
  * NULL) once the mount exists, serves until unmounted or signalled, and unmounts.
  * Returns the process's exit status. */

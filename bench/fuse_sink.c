@@ -118,17 +118,10 @@ static void reply_entry_of(fuse_req_t req, fuse_ino_t ino) {
 
 static void sink_init(void *userdata, struct fuse_conn_info *conn) {
     (void)userdata;
-    conn->max_read = MAX_IO;
-    if (conn->max_write > MAX_IO) conn->max_write = MAX_IO;
-    conn->max_readahead = MAX_IO;
+    configure_like_h5mount(conn, MAX_IO);
     /* Plain readdir: `cp -a` never lists what it copies into; `ls` of the sink is for checking it. */
     want(conn, FUSE_CAP_READDIRPLUS, 0);
     want(conn, FUSE_CAP_READDIRPLUS_AUTO, 0);
-    want(conn, FUSE_CAP_ASYNC_READ, 1);
-    want(conn, FUSE_CAP_PARALLEL_DIROPS, 1);
-    want(conn, FUSE_CAP_SPLICE_READ, 0);
-    want(conn, FUSE_CAP_SPLICE_WRITE, 0);
-    want(conn, FUSE_CAP_SPLICE_MOVE, 0);
     want(conn, FUSE_CAP_CACHE_SYMLINKS, 0);
     want(conn, FUSE_CAP_POSIX_ACL, 0);
 }
@@ -144,15 +137,21 @@ static void sink_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
     reply_entry_of(req, ino);
 }
 
-static void sink_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
-    (void)fi;
+/* The node `ino` with the lock held, or NULL after answering ENOENT (lock released). */
+static struct node *locked_node(fuse_req_t req, fuse_ino_t ino) {
     pthread_mutex_lock(&lock);
     struct node *n = node_at(ino);
     if (!n) {
         pthread_mutex_unlock(&lock);
         fuse_reply_err(req, ENOENT);
-        return;
     }
+    return n;
+}
+
+static void sink_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+    (void)fi;
+    struct node *n = locked_node(req, ino);
+    if (!n) return;
     struct stat st = n->st;
     pthread_mutex_unlock(&lock);
     fuse_reply_attr(req, &st, TIMEOUT);
@@ -160,13 +159,8 @@ static void sink_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *
 
 static void sink_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi) {
     (void)fi;
-    pthread_mutex_lock(&lock);
-    struct node *n = node_at(ino);
-    if (!n) {
-        pthread_mutex_unlock(&lock);
-        fuse_reply_err(req, ENOENT);
-        return;
-    }
+    struct node *n = locked_node(req, ino);
+    if (!n) return;
     if (to_set & FUSE_SET_ATTR_MODE) n->st.st_mode = (n->st.st_mode & S_IFMT) | (attr->st_mode & 07777);
     if (to_set & FUSE_SET_ATTR_UID) n->st.st_uid = attr->st_uid;
     if (to_set & FUSE_SET_ATTR_GID) n->st.st_gid = attr->st_gid;

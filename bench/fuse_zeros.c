@@ -71,16 +71,9 @@ static void fill_stat(fuse_ino_t ino, struct stat *st) {
 
 static void zeros_init(void *userdata, struct fuse_conn_info *conn) {
     (void)userdata;
-    conn->max_read = MAX_IO;
-    if (conn->max_write > MAX_IO) conn->max_write = MAX_IO;
-    conn->max_readahead = MAX_IO;
+    configure_like_h5mount(conn, MAX_IO);
     want(conn, FUSE_CAP_READDIRPLUS, 1);
     want(conn, FUSE_CAP_READDIRPLUS_AUTO, 1);
-    want(conn, FUSE_CAP_ASYNC_READ, 1);
-    want(conn, FUSE_CAP_PARALLEL_DIROPS, 1);
-    want(conn, FUSE_CAP_SPLICE_READ, 0);
-    want(conn, FUSE_CAP_SPLICE_WRITE, 0);
-    want(conn, FUSE_CAP_SPLICE_MOVE, 0);
     want(conn, FUSE_CAP_CACHE_SYMLINKS, 1);
 }
 

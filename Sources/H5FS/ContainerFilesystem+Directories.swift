@@ -30,26 +30,26 @@ extension ContainerFilesystem {
             if let node = linkBlocks.block(file: fileIndex, group: address)?.linkNode(named: name) { return node }
             // In a group this session made, a name it never gave a link has none: no libhdf5 call.
             let made = fileIndex == 0 ? writes : nil
-            func link(named name: String, in path: H5Path, file: MountedFile) throws(FSError) -> Link? {
-                if let made, !made.mayHaveLink(named: name, inGroup: address) { return nil }
-                return try self.link(named: name, in: path, file: file)
+            func mayHaveLink(_ name: String) -> Bool { made?.mayHaveLink(named: name, inGroup: address) ?? true }
+            func linkHere(named name: String) throws(FSError) -> Link? {
+                mayHaveLink(name) ? try link(named: name, in: path, file: file) : nil
             }
-            if let link = try link(named: name, in: path, file: file), let node = try node(for: link, in: file, directory: path, address: address) {
+            if let link = try linkHere(named: name), let node = try node(for: link, in: file, directory: path, address: address) {
                 return node
             }
             if name.hasSuffix(NameRules.sidecarSuffix) {
                 let base = String(name.dropLast(NameRules.sidecarSuffix.count))
                 if base.isEmpty {
                     if let sidecar = try groupSidecar(file: file, path: path, address: address) { return sidecar }
-                } else if let link = try link(named: base, in: path, file: file),
+                } else if let link = try linkHere(named: base),
                           let target = try node(for: link, in: file, directory: path, address: address),
                           let sidecar = try datasetSidecar(of: target, file: file, address: addressOf(link)) {
                     return sidecar
                 }
             }
-            if let view = try viewNode(named: name, in: path, file: file, address: address, mayHaveLink: { base in
-                made?.mayHaveLink(named: base, inGroup: address) ?? true
-            }) { return view }
+            if let view = try viewNode(named: name, in: path, file: file, address: address, mayHaveLink: mayHaveLink) {
+                return view
+            }
             if fileIndex == 0, path.components.isEmpty, name == NameRules.externalDirectory, options.external != .none {
                 return try externalRootNode()
             }

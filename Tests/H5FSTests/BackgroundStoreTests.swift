@@ -32,11 +32,18 @@ final class BackgroundStoreTests: XCTestCase {
     /// create, write, close (flush + release), as cp does.
     @discardableResult
     func writeFile(_ fs: ContainerFilesystem, parent: NodeID, _ name: String, _ bytes: [UInt8], mode: UInt32 = 0o644) throws -> NodeID {
+        let (node, handle) = try writeAndFlush(fs, parent: parent, name, bytes, mode: mode)
+        fs.release(node, handle: handle)
+        return node
+    }
+
+    /// create, write, flush, and not yet release: the node and its handle.
+    func writeAndFlush(_ fs: ContainerFilesystem, parent: NodeID, _ name: String, _ bytes: [UInt8],
+                       mode: UInt32 = 0o644) throws -> (NodeID, UInt64) {
         let (attributes, handle) = try fs.create(parent: parent, name: name, mode: mode, flags: O_WRONLY | O_CREAT)
         _ = try bytes.withUnsafeBytes { try fs.write(attributes.node, handle: handle, offset: 0, data: $0) }
         try fs.flush(attributes.node, handle: handle)
-        fs.release(attributes.node, handle: handle)
-        return attributes.node
+        return (attributes.node, handle)
     }
 
     static func readAll(_ fs: ContainerFilesystem, _ node: NodeID) throws -> [UInt8] {
@@ -120,10 +127,7 @@ final class BackgroundStoreTests: XCTestCase {
     func test_a_file_reopened_while_its_store_is_queued_gets_both_writes() throws {
         let (fs, writes, path) = try mount()
         let beforeFirstStore = holdQueue(writes)
-        let (created, first) = try fs.create(parent: 1, name: "f", mode: 0o644, flags: O_WRONLY | O_CREAT)
-        let file = created.node
-        _ = try Array("first\n".utf8).withUnsafeBytes { try fs.write(file, handle: first, offset: 0, data: $0) }
-        try fs.flush(file, handle: first)
+        let (file, first) = try writeAndFlush(fs, parent: 1, "f", Array("first\n".utf8))
         // Queue: [hold, store 1, hold, release 1]: the second close queues its store while
         // the first release is still waiting.
         let beforeFirstRelease = holdQueue(writes)
@@ -161,10 +165,7 @@ final class BackgroundStoreTests: XCTestCase {
     func test_a_truncate_between_the_store_and_the_queued_release_is_kept() throws {
         let (fs, writes, path) = try mount()
         let beforeStore = holdQueue(writes)
-        let (created, handle) = try fs.create(parent: 1, name: "f", mode: 0o644, flags: O_WRONLY | O_CREAT)
-        let file = created.node
-        _ = try Array("hello world".utf8).withUnsafeBytes { try fs.write(file, handle: handle, offset: 0, data: $0) }
-        try fs.flush(file, handle: handle)
+        let (file, handle) = try writeAndFlush(fs, parent: 1, "f", Array("hello world".utf8))
         // Queue: [hold, store, hold, release].
         let beforeRelease = holdQueue(writes)
         fs.release(file, handle: handle)
