@@ -108,7 +108,7 @@ bench: deps venv
 	swift build -c release --product h5mount
 	mkdir -p .build/bench
 	cc -O2 -Wall -o .build/bench/fuse_zeros bench/fuse_zeros.c $$(pkg-config --cflags --libs fuse3)
-	cc -O2 -Wall -o .build/bench/fuse_sink bench/fuse_sink.c $$(pkg-config --cflags --libs fuse3) -lpthread
+	cc -O2 -Wall -o .build/bench/fuse_sink bench/fuse_sink.c $$(pkg-config --cflags --libs fuse3 libdeflate hdf5) -lpthread
 	$(VENV_PY) bench/bench.py $(BENCH_ARGS)
 
 # The generated hostile corpus (docs/fuzzing.md, "The mutation sweep"): SWEEP_COUNT mutated

@@ -501,7 +501,7 @@ class Bench:
         gzip:6) against h5zip at gzip 6; sizes against tar czf; the round trip."""
         tree, level = self.source, 6
         files = tree.regular_files()
-        mine, peer, floor = [], [], []
+        mine, peer, floor, compressing, stored = [], [], [], [], []
         for run in range(self.runs):
             container = self.work / f"packed-{run}.h5"
 
@@ -541,6 +541,22 @@ class Bench:
             log(f"pack run {run + 1}: cp -a into fuse_sink {sunk['seconds']:,.2f} s (CPU: cp "
                 f"{sunk['cp_cpu']:,.2f} s, fuse_sink {sunk['sink_cpu']:,.2f} s)")
 
+            # The packing floors: compressed and dropped, then compressed and stored as datasets.
+            for results, floor_h5 in ((compressing, None), (stored, self.work / f"floor-{run}.h5")):
+                try:
+                    self.prepare_pack(files)
+                    sunk = packing.copy_into_compressing_sink(self.args.sink, tree.path, self.mountpoint,
+                                                              self.work / "fuse_sink.log", level, hdf5=floor_h5)
+                    sunk["size"] = floor_h5.stat().st_size if floor_h5 else None
+                finally:
+                    if floor_h5:
+                        remove(floor_h5)
+                results.append(sunk)
+                log(f"pack run {run + 1}: cp -a into fuse_sink --deflate={level}{' --hdf5' if floor_h5 else ''} + "
+                    f"unmount {sunk['seconds']:,.2f} s (cp -a {sunk['copy']:,.2f}, unmount {sunk['unmount']:,.2f}; "
+                    f"CPU: cp {sunk['cp_cpu']:,.2f} s, fuse_sink {sunk['sink_cpu']:,.2f} s)"
+                    + (f", {sunk['size']:,} bytes" if floor_h5 else ""))
+
         archive = self.work / "tree.tar.gz"
         try:
             self.prepare_pack(files)
@@ -571,12 +587,24 @@ class Bench:
                          + (f", skipped {last['skipped']} symbolic links or special files" if last["skipped"] else ""))
         rows.append(row)
 
-        row = Row(f"FUSE floor: cp -a into fuse_sink (metadata kept, bytes dropped) vs h5zip gzip-{level}",
-                  median([r["seconds"] for r in floor]), median([r["seconds"] for r in peer]), "s")
-        row.notes.append(f"what any FUSE filesystem pays to receive the tree from cp -a here; CPU: cp "
-                         f"{median([r['cp_cpu'] for r in floor]):,.2f} s, fuse_sink "
-                         f"{median([r['sink_cpu'] for r in floor]):,.2f} s (bench/fuse_sink.c)")
-        rows.append(row)
+        def floor_row(title: str, runs: list[dict], what: str) -> Row:
+            """A floor of packing: its runs' median seconds against h5zip's, and the CPU of cp
+            and of the sink after `what` it is."""
+            row = Row(f"{title} vs h5zip gzip-{level}", median([r["seconds"] for r in runs]),
+                      median([r["seconds"] for r in peer]), "s")
+            row.notes.append(f"{what}; CPU: cp {median([r['cp_cpu'] for r in runs]):,.2f} s, fuse_sink "
+                             f"{median([r['sink_cpu'] for r in runs]):,.2f} s (bench/fuse_sink.c)")
+            return row
+
+        rows.append(floor_row("FUSE floor: cp -a into fuse_sink (metadata kept, bytes dropped)", floor,
+                              "what any FUSE filesystem pays to receive the tree from cp -a here"))
+        rows.append(floor_row(f"packing floor: cp -a into fuse_sink --deflate={level} + unmount", compressing,
+                              f"the FUSE floor plus libdeflate level {level} on every byte, 1 MiB pieces on one "
+                              f"thread per core, output dropped (no HDF5, no spool file)"))
+        rows.append(floor_row(f"HDF5 packing floor: fuse_sink --deflate={level} --hdf5 + unmount", stored,
+                              f"the packing floor plus libhdf5: each file a dataset made as h5mount makes it, the "
+                              f"file closed and fsync'd at the end (bench/sink_store.h), "
+                              f"{median([r['size'] for r in stored]):,.0f} bytes; no journal, no spool file"))
 
         size = median([r["size"] for r in mine])
         row = Row("container size (h5mount, gzip 6) vs tar czf", size, tar_size, "B", "<= 1.10")
@@ -649,11 +677,12 @@ def ratio_at_most(ratio: float | None, target: float) -> bool | None:
 def build_c_filesystem(binary: Path, source: Path) -> None:
     """Compiles one of the peer filesystems (fuse_zeros, fuse_sink) when missing or older
     than its source (make bench does the same; this keeps bench.py runnable on its own)."""
-    newest = max(source.stat().st_mtime, (BENCH_DIR / "fuse_peer.h").stat().st_mtime)
+    newest = max(source.stat().st_mtime, (BENCH_DIR / "fuse_peer.h").stat().st_mtime,
+                 (BENCH_DIR / "sink_store.h").stat().st_mtime)
     if binary.exists() and binary.stat().st_mtime >= newest:
         return
     binary.parent.mkdir(parents=True, exist_ok=True)
-    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "fuse3"], check=True,
+    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "fuse3", "libdeflate", "hdf5"], check=True,
                            stdout=subprocess.PIPE, text=True).stdout.split()
     log(f"building {binary}")
     subprocess.run(["cc", "-O2", "-Wall", "-o", str(binary), str(source), *flags, "-lpthread"], check=True)

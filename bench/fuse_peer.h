@@ -32,6 +32,9 @@ static void configure_like_h5mount(struct fuse_conn_info *conn, unsigned max_io)
     want(conn, FUSE_CAP_SPLICE_MOVE, 0);
 }
 
+/* The session run_peer serves, for notifications (NULL before it exists and after). */
+static struct fuse_session *peer_session;
+
 /* Mounts `ops` at `mountpoint` with the mount options `options`, calls `mounted` (may be
  * NULL) once the mount exists, serves until unmounted or signalled, and unmounts.
  * Returns the process's exit status. */
@@ -42,6 +45,7 @@ static int run_peer(const char *program, const char *mountpoint, const char *opt
     struct fuse_session *se = fuse_session_new(&args, ops, sizeof *ops, NULL);
     fuse_opt_free_args(&args);
     if (!se) return 1;
+    peer_session = se;
     int status = 1;
     if (fuse_set_signal_handlers(se) == 0) {
         if (fuse_session_mount(se, mountpoint) == 0) {
@@ -56,6 +60,7 @@ static int run_peer(const char *program, const char *mountpoint, const char *opt
         }
         fuse_remove_signal_handlers(se);
     }
+    peer_session = NULL;
     fuse_session_destroy(se);
     return status;
 }

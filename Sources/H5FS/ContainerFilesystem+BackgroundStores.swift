@@ -55,13 +55,21 @@ extension ContainerFilesystem {
         guard writes.workingCopy.packsInOneChunk(size: spool.size) else {
             return try packSealed(node, open, spool, writes, keepOnFailure: false)
         }
-        writes.state.withLock { $0.inFlight[node, default: 0] += 1 }
+        // A file this session created has no dataset yet: its pack links a new one and frees
+        // nothing. Any other file's pack replaces its dataset (takeForStore marks the file
+        // as no longer new, so a second close of a new file counts as replacing).
+        let replaces = !open.isNew
+        writes.state.withLock { s in
+            s.inFlight[node, default: 0] += 1
+            if replaces { s.replacingStores += 1 }
+        }
         handedOver = true
         writes.background.submit(key: node) { [self] in
             defer {
                 writes.state.withLock { s in
                     let left = (s.inFlight[node] ?? 1) - 1
                     s.inFlight[node] = left > 0 ? left : nil
+                    if replaces { s.replacingStores -= 1 }
                 }
                 gate.release()
             }
@@ -86,5 +94,17 @@ extension ContainerFilesystem {
     /// name files by path (rename, unlink, link, rmdir) and before the commit.
     func drainStores() {
         writes?.background.drain()
+    }
+
+    /// Waits until the queue is empty when a queued or running store frees an object (it
+    /// replaces a file's dataset), else returns at once. For mkdir: the new group may get
+    /// the freed object header's address, and until that pack has rebuilt its node
+    /// (`refreshDataset`) the address still leads to the file's node id, which the new
+    /// directory would then be answered with (the kernel turns the type change into EIO).
+    /// Packs of files this session created free nothing, so `cp -a` of a tree, whose
+    /// every mkdir comes between closes of new files, does not stop its packing at each one.
+    func waitForStoresThatFreeObjects() {
+        guard let writes, writes.state.withLock({ $0.replacingStores > 0 }) else { return }
+        writes.background.drain()
     }
 }

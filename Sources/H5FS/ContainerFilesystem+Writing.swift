@@ -7,10 +7,10 @@ import Staging
 /// Every change goes through the working copy (which journals it); nodes keep their ids.
 extension ContainerFilesystem: WritableFilesystemOperations {
     package func makeDirectory(parent: NodeID, name: String, mode: UInt32) throws(FSError) -> NodeAttributes {
-        // As every other change that names objects by path: a pack still queued could bind the
-        // new group's node key first, and mkdir then answered a file's node id (the kernel
-        // answers EIO for an inode that changes type).
-        drainStores()
+        // A queued pack that replaces a dataset could free the object header the new group
+        // then gets, while its address still leads to the file's node (the kernel answers EIO
+        // for an inode that changes type): wait for those. Other packs create, never free.
+        waitForStoresThatFreeObjects()
         let (directory, path) = try writableTarget(parent, name)
         try ensureAbsent(directory, name)
         writes?.noteLink(named: name, inGroup: address(of: directory))

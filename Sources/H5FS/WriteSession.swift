@@ -52,6 +52,9 @@ final class WriteSession: Sendable {
         var sidecarEdits: [UInt64: SidecarBuffer] = [:]
         /// Background stores queued or running, per file (see `ContainerFilesystem+BackgroundStores`).
         var inFlight: [NodeID: Int] = [:]
+        /// Background stores queued or running whose file already had a dataset: its link is
+        /// replaced, and the old dataset's object header freed (see `waitForStoresThatFreeObjects`).
+        var replacingStores = 0
         /// The first background store that failed: every later change answers it.
         var storeFailure: FSError?
         /// Groups this session made (by object address, which renames keep): every name a

@@ -108,14 +108,15 @@ extension WorkingCopy {
             try writer.beginByteDataset(layout: layout, writing: chunks)
         }
         do throws(StagingError) {
-            // The dataset has no link yet: its records need not be ordered with other changes.
+            // The pack's records go into the journal in one append with its link: one write
+            // per file. Until then the journal knows only the closed spool, which is what a
+            // crash before the link needs (recovery packs the file from it).
             var records: [JournalRecord] = [.packBegin(token: token, spool: spool.id, layout: layout)]
             if let packed, let location = locations.first {
                 records.append(.packChunk(token: token, index: 0, offset: location.offset, size: location.size,
                                           checksum: packed.checksum))
             }
-            try session.journal.append(records)
-            try linkPack(pending, of: spool, token: token, at: path, attributes, session)
+            try linkPack(pending, of: spool, token: token, at: path, attributes, session, after: records)
         } catch {
             writer.abandon(pending)
             try? session.journal.append([.packAbandon(token: token)])
@@ -155,14 +156,16 @@ extension WorkingCopy {
 
     /// The one step of a pack ordered with other changes: links the filled dataset at `path`
     /// (with its attributes) and records it, under the state lock; the spool is then packed.
+    /// `earlier` (the pack's own records not yet appended) goes into the same append.
     private func linkPack(_ pending: PendingDataset, of spool: Spool, token: UInt64, at path: H5Path,
-                          _ attributes: [NamedValue], _ session: Session) throws(StagingError) {
+                          _ attributes: [NamedValue], _ session: Session,
+                          after earlier: [JournalRecord] = []) throws(StagingError) {
         try state.withLock { (state) throws(StagingError) in
             if let failure = state.journalFailure { throw failure }
             try store { () throws(StoreError) in
                 try session.writer.link(pending, at: path, replacing: true, attributes: attributes)
             }
-            try appendRecords([.packLink(token: token, path: path, replacing: true)]
+            try appendRecords(earlier + [.packLink(token: token, path: path, replacing: true)]
                               + Self.attributeRecords(attributes, at: path), session, &state)
             state.closedSpools[spool.id] = nil
             state.filesStored += 1

@@ -5,6 +5,7 @@ import H5Model
 import HDF5
 @testable import H5FS
 import Staging
+import Synchronization
 import XCTest
 
 /// Files of one chunk are stored after their close on a background thread
@@ -119,6 +120,56 @@ final class BackgroundStoreTests: XCTestCase {
         var bytes = [UInt8](repeating: 0, count: 3)
         try bytes.withUnsafeMutableBytes { try reader.readBlock(dataset: H5Path(parsing: "/renamed"), start: [0], count: [3], into: $0) }
         XCTAssertEqual(bytes, Array("one".utf8))
+    }
+
+    /// `cp -a` of a tree: a mkdir between closes of new files does not wait for their packs
+    /// (they free nothing the new group could land on), and the packs then bind their own nodes.
+    func test_mkdir_after_closes_of_new_files_does_not_wait_for_their_packs() throws {
+        let (fs, writes, path) = try mount()
+        let blocker = holdQueue(writes)
+        let file = try writeFile(fs, parent: 1, "new", Array("fresh".utf8))
+        let made = Mutex<NodeAttributes?>(nil)
+        let done = startElsewhere { made.withLock { $0 = try? fs.makeDirectory(parent: 1, name: "d", mode: 0o755) } }
+        let finished = done.wait(timeout: .now() + 10)
+        blocker.signal()
+        XCTAssertEqual(finished, .success, "mkdir waited for the pack of a new file")
+        let directory = try XCTUnwrap(made.withLock { $0 })
+        XCTAssertEqual(directory.mode & S_IFMT, S_IFDIR)
+        try writeFile(fs, parent: directory.node, "inside", Array("x".utf8))
+        let drained = startElsewhere { writes.background.drain() }
+        XCTAssertEqual(drained.wait(timeout: .now() + 30), .success)
+        XCTAssertEqual(try fs.lookup(parent: 1, name: "new").node, file)
+        XCTAssertEqual(try fs.lookup(parent: 1, name: "d").mode & S_IFMT, S_IFDIR)
+        XCTAssertEqual(String(decoding: try Self.readAll(fs, file), as: UTF8.self), "fresh")
+        try fs.commit()
+        let reader = try HDF5Container.open(path: path)
+        XCTAssertEqual(try reader.links(in: .root).map(\.name).sorted(), ["d", "new"])
+        XCTAssertEqual(try reader.links(in: H5Path(parsing: "/d")).map(\.name), ["inside"])
+    }
+
+    /// `write f; overwrite g; mkdir d`: g's queued pack replaces its dataset, whose freed
+    /// object header the new group may get; mkdir waits for that pack, and d is a directory.
+    func test_mkdir_waits_for_a_queued_pack_that_replaces_a_dataset() throws {
+        let (fs, writes, _) = try mount()
+        try writeFile(fs, parent: 1, "g", Array("old bytes".utf8))
+        let drained = startElsewhere { writes.background.drain() }
+        XCTAssertEqual(drained.wait(timeout: .now() + 30), .success)
+        let blocker = holdQueue(writes)
+        let g = try fs.lookup(parent: 1, name: "g").node
+        let handle = try fs.open(g, flags: O_WRONLY | O_TRUNC)
+        _ = try Array("new".utf8).withUnsafeBytes { try fs.write(g, handle: handle, offset: 0, data: $0) }
+        try fs.flush(g, handle: handle)
+        fs.release(g, handle: handle)
+        let made = Mutex<NodeAttributes?>(nil)
+        let done = startElsewhere { made.withLock { $0 = try? fs.makeDirectory(parent: 1, name: "d", mode: 0o755) } }
+        XCTAssertEqual(done.wait(timeout: .now() + 0.3), .timedOut, "mkdir waits for the replacing pack")
+        blocker.signal()
+        XCTAssertEqual(done.wait(timeout: .now() + 30), .success)
+        let directory = try XCTUnwrap(made.withLock { $0 })
+        XCTAssertEqual(directory.mode & S_IFMT, S_IFDIR)
+        XCTAssertNotEqual(directory.node, g)
+        XCTAssertEqual(String(decoding: try Self.readAll(fs, g), as: UTF8.self), "new")
+        try fs.commit()
     }
 
     /// `echo a > f; echo b >> f`: the file is opened and closed again while its first store
