@@ -23,7 +23,7 @@
 
 static hid_t store_file_id = -1;
 static const char *store_path;
-static size_t store_datasets;
+static size_t store_datasets;   /* stored whole: made, written, given its attribute, linked */
 static pthread_mutex_t store_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Creates (or truncates) `path`; the root group's id, or -1. */
@@ -90,7 +90,7 @@ static int store_file(hid_t parent, const char *name, const struct stat *st, siz
         ok = ok && H5Olink(dataset, parent, name, links, H5P_DEFAULT) >= 0;
         H5Pclose(links);
         H5Dclose(dataset);
-        store_datasets++;
+        if (ok) store_datasets++;
     }
     H5Pclose(creation);
     H5Sclose(space);

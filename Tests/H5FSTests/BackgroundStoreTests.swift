@@ -67,6 +67,12 @@ final class BackgroundStoreTests: XCTestCase {
         func signal() { for _ in 0..<queues { blocker.signal() } }
     }
 
+    /// Waits (at most 30 s) until every queued store has run; fails the test if the queue is stuck.
+    func drainQueue(_ writes: WriteSession, file: StaticString = #filePath, line: UInt = #line) {
+        let drained = startElsewhere { writes.background.drain() }
+        XCTAssertEqual(drained.wait(timeout: .now() + 30), .success, "the queue is not stuck", file: file, line: line)
+    }
+
     /// Runs `body` on another thread; the semaphore is signalled when it is done.
     func startElsewhere(_ body: @escaping @Sendable () -> Void) -> DispatchSemaphore {
         let done = DispatchSemaphore(value: 0)
@@ -136,8 +142,7 @@ final class BackgroundStoreTests: XCTestCase {
         let directory = try XCTUnwrap(made.withLock { $0 })
         XCTAssertEqual(directory.mode & S_IFMT, S_IFDIR)
         try writeFile(fs, parent: directory.node, "inside", Array("x".utf8))
-        let drained = startElsewhere { writes.background.drain() }
-        XCTAssertEqual(drained.wait(timeout: .now() + 30), .success)
+        drainQueue(writes)
         XCTAssertEqual(try fs.lookup(parent: 1, name: "new").node, file)
         XCTAssertEqual(try fs.lookup(parent: 1, name: "d").mode & S_IFMT, S_IFDIR)
         XCTAssertEqual(String(decoding: try Self.readAll(fs, file), as: UTF8.self), "fresh")
@@ -152,8 +157,7 @@ final class BackgroundStoreTests: XCTestCase {
     func test_mkdir_waits_for_a_queued_pack_that_replaces_a_dataset() throws {
         let (fs, writes, _) = try mount()
         try writeFile(fs, parent: 1, "g", Array("old bytes".utf8))
-        let drained = startElsewhere { writes.background.drain() }
-        XCTAssertEqual(drained.wait(timeout: .now() + 30), .success)
+        drainQueue(writes)
         let blocker = holdQueue(writes)
         let g = try fs.lookup(parent: 1, name: "g").node
         let handle = try fs.open(g, flags: O_WRONLY | O_TRUNC)
@@ -200,8 +204,7 @@ final class BackgroundStoreTests: XCTestCase {
         XCTAssertEqual(done.wait(timeout: .now() + 30), .success, "the second close is not stuck")
         XCTAssertNil(outcome.error)
         beforeFirstRelease.signal()
-        let drained = startElsewhere { writes.background.drain() }
-        XCTAssertEqual(drained.wait(timeout: .now() + 30), .success, "the queue is not stuck")
+        drainQueue(writes)
         XCTAssertEqual(String(decoding: try Self.readAll(fs, file), as: UTF8.self), "first\nsecond\n")
         try fs.commit()
         let again = try ContainerFilesystem(containerPath: path, options: MountOptions(readOnly: true, uid: 1000, gid: 100))
@@ -226,8 +229,7 @@ final class BackgroundStoreTests: XCTestCase {
         XCTAssertNotNil(writes.active(file), "the release is still queued")
         XCTAssertEqual(try fs.setAttributes(file, handle: nil, AttributeChanges(size: 5)).size, 5)
         beforeRelease.signal()
-        let drained = startElsewhere { writes.background.drain() }
-        XCTAssertEqual(drained.wait(timeout: .now() + 30), .success)
+        drainQueue(writes)
         XCTAssertEqual(try fs.attributes(of: file).size, 5)
         XCTAssertEqual(String(decoding: try Self.readAll(fs, file), as: UTF8.self), "hello")
         try fs.commit()
