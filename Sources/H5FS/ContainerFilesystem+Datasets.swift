@@ -20,12 +20,18 @@ extension ContainerFilesystem {
 
     /// A dataset's node, not yet in the table (its id is set when it is put there).
     func makeDatasetNode(file: MountedFile, path: H5Path, info: ObjectInfo,
-                         summary known: DatasetSummary? = nil) throws(StoreError) -> Node {
+                         summary known: DatasetSummary? = nil,
+                         attributes knownAttributes: [Attribute]? = nil) throws(StoreError) -> Node {
         let reader = file.reader
         let summary: DatasetSummary
         if let known { summary = known } else { summary = try reader.datasetSummary(at: path) }
         let rendering = summary.type.rendering(rank: summary.shape?.count)
-        let allAttributes = info.attributeCount > 0 ? try reader.attributes(of: path) : []
+        let allAttributes: [Attribute]
+        if let knownAttributes {
+            allAttributes = knownAttributes
+        } else {
+            allAttributes = info.attributeCount > 0 ? try reader.attributes(of: path) : []
+        }
         let attributes = allAttributes.filter { NameRules.isVisibleAttribute($0.name) }
         var dataset: DatasetInfo? = nil
         let content: NodeContent

@@ -330,8 +330,9 @@ extension ContainerFilesystem {
         // Packing makes a new dataset at this path; the file's other names must follow it.
         // A file this session created has no dataset yet, so no other names (no HDF5 call).
         let otherNames = open.isNew ? [] : otherHardLinks(of: open.path)
+        let packed: PackResult
         do {
-            try copy.packFile(spool, at: open.path)
+            packed = try copy.packFile(spool, at: open.path)
         } catch {
             throw storeFailed(node, open, spool, writes, error, keep: keepOnFailure)
         }
@@ -347,7 +348,14 @@ extension ContainerFilesystem {
         }
         let attributeFailure = storePendingAttributes(open)
         if let working = copy.workingPath { engine.invalidate(filePath: working) }
-        try refreshDataset(node, at: open.path)
+        if otherNames.isEmpty, open.attributeEdits.isEmpty, let linked = packed.linked, !linked.replaced {
+            // Nothing but the pack touched the dataset: its node is built from what the pack
+            // made, without reading it back.
+            try refreshDataset(node, at: open.path, linked: linked.info, layout: packed.layout,
+                               attributes: linked.attributes.map { Attribute(name: $0.name, value: $0.value) })
+        } else {
+            try refreshDataset(node, at: open.path)
+        }
         if let attributeFailure { throw attributeFailure }
     }
 
@@ -391,15 +399,28 @@ extension ContainerFilesystem {
 
     /// Rebuilds a file's node from its dataset in the working copy, keeping its id.
     func refreshDataset(_ id: NodeID, at path: H5Path) throws(FSError) {
-        let file = files.container
         let info: ObjectInfo
-        do { info = try file.reader.object(at: path) } catch { throw FSError(error, context: path.description) }
+        do { info = try files.container.reader.object(at: path) } catch { throw FSError(error, context: path.description) }
+        try refreshDataset(id, at: path, info: info, summary: nil, attributes: nil)
+    }
+
+    /// The same for a byte dataset a pack just linked, from what the pack knows of it: its
+    /// object info, its layout, and every attribute it has (no libhdf5 call).
+    func refreshDataset(_ id: NodeID, at path: H5Path, linked info: ObjectInfo, layout: ByteDatasetLayout,
+                        attributes: [Attribute]) throws(FSError) {
+        let summary = DatasetSummary(type: .integer(size: 1, signed: false, order: .little), shape: [layout.logicalSize])
+        try refreshDataset(id, at: path, info: info, summary: summary, attributes: attributes)
+    }
+
+    private func refreshDataset(_ id: NodeID, at path: H5Path, info: ObjectInfo, summary: DatasetSummary?,
+                                attributes: [Attribute]?) throws(FSError) {
+        let file = files.container
         let key = NodeKey.object(file: 0, address: info.address)
         // The old dataset is gone (its address may be reused): only the new one leads here now.
         nodes.unbindAll(id)
         let fresh: Node
         do {
-            fresh = try makeDatasetNode(file: file, path: path, info: info)
+            fresh = try makeDatasetNode(file: file, path: path, info: info, summary: summary, attributes: attributes)
         } catch {
             throw FSError(error, context: path.description)
         }

@@ -9,6 +9,15 @@ package struct PendingDataset: Sendable, Hashable {
     package let layout: ByteDatasetLayout
 }
 
+/// What `link` made: the dataset as `object(at:)` would now describe it, the attributes it
+/// was given, and whether a link was replaced (the dataset then also carries the old
+/// object's attributes; otherwise `attributes` are all it has).
+package struct LinkedDataset: Sendable, Hashable {
+    package var info: ObjectInfo
+    package var attributes: [NamedValue]
+    package var replaced: Bool
+}
+
 /// Regular files as 1-D uint8 chunked datasets (see `ByteDatasetLayout`), written with
 /// direct chunk write: the chunks arrive already through the filter pipeline (the Staging
 /// packer encodes them on all cores, outside the gate), filter mask 0. Chunks that are not
@@ -81,18 +90,24 @@ extension HDF5Writer {
     }
 
     /// Links a pending dataset at `path` (replacing what is there when `replacing`), giving it
-    /// `attributes` first. The pending dataset is used up either way.
+    /// `attributes` first. The pending dataset is used up either way. Returns what was linked,
+    /// read from the open dataset (no lookup by path), so a caller can describe it without
+    /// reading it back.
+    @discardableResult
     package func link(_ pending: PendingDataset, at path: H5Path, replacing: Bool = false,
-                      attributes: [NamedValue] = []) throws(StoreError) {
+                      attributes: [NamedValue] = []) throws(StoreError) -> LinkedDataset {
         try requireNotRoot(path, "write")
-        try withFile { (file) throws(StoreError) in
+        return try withFile { (file) throws(StoreError) -> LinkedDataset in
             let id = try pendingDataset(pending)
             state.withLock { _ = $0.pending.removeValue(forKey: pending.token) }
             let dataset = try Handle(id, H5Dclose, "pending dataset")
             let bytes = try LinkPaths.bytePath(path, in: file)
             if !replacing { try refuseExisting(bytes, file, path) }
             try Self.createAttributes(attributes, on: dataset.id, "\(path)")
-            try linkLocked(dataset.id, at: bytes, file, path, replacing: replacing)
+            let replaced = try linkLocked(dataset.id, at: bytes, file, path, replacing: replacing)
+            var info = H5O_info_t()
+            try check(H5Oget_info2(dataset.id, &info, ObjectInfo.fields), .unreadable, "\(path): linked dataset")
+            return LinkedDataset(info: ObjectInfo(info), attributes: attributes, replaced: replaced)
         }
     }
 
@@ -115,14 +130,19 @@ extension HDF5Writer {
 
     /// Links `dataset` at `bytes`, first removing an existing link when `replacing` (the new
     /// dataset takes over the old object's attributes: a rewritten file keeps them). Caller holds the gate.
+    /// Returns whether a link was replaced.
+    @discardableResult
     private func linkLocked(_ dataset: hid_t, at bytes: [CChar], _ file: hid_t, _ path: H5Path,
-                            replacing: Bool) throws(StoreError) {
+                            replacing: Bool) throws(StoreError) -> Bool {
+        var replaced = false
         if replacing, try exists(bytes, file) {
             try AttributeCopy.carryOver(from: bytes, in: file, to: dataset, path)
             try check(H5Ldelete(file, bytes, h5m_p_default()), .invalidArgument, "\(path): replace")
+            replaced = true
         }
         let links = try Self.linkCreationList()
         try check(H5Olink(dataset, file, bytes, links.id, h5m_p_default()), .invalidArgument, "\(path): link dataset")
+        return replaced
     }
 
     /// Refuses chunks that do not fit the layout, before anything is written.

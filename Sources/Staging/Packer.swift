@@ -9,6 +9,8 @@ package struct PackResult: Sendable, Hashable {
     package var chunksWritten: Int
     /// Bytes of the written chunks after compression.
     package var storedBytes: UInt64
+    /// The linked dataset, when the pack says (`WorkingCopy.packFile` does).
+    package var linked: LinkedDataset? = nil
 }
 
 /// Turns a closed file (a sealed spool) into a dataset: cuts it into chunks, compresses

@@ -39,14 +39,26 @@ package final class Spool: ByteSource {
     /// Creates the spool file `path` (which must not exist), empty or seeded. With a
     /// `reserve`, an emptied file kept there is renamed to `path` instead of making one, and
     /// `remove()` gives the file back to it.
-    package init(path: String, id: UInt64, seed: (any SpoolSeed)? = nil,
-                 reserve: SpoolFileReserve? = nil) throws(StagingError) {
+    package convenience init(path: String, id: UInt64, seed: (any SpoolSeed)? = nil,
+                             reserve: SpoolFileReserve? = nil) throws(StagingError) {
         let descriptor: Int32
         if let reused = reserve?.take(renamingTo: path) {
             descriptor = reused
         } else {
             descriptor = try SystemCalls.open(path, O_RDWR | O_CREAT | O_EXCL)
         }
+        try self.init(descriptor: descriptor, path: path, id: id, seed: seed, reserve: reserve)
+    }
+
+    /// A spool in a file the reserve kept already named for it (`SpoolFileReserve.takeNamed`).
+    package convenience init(reusing kept: SpoolFileReserve.Kept, id: UInt64, seed: (any SpoolSeed)? = nil,
+                             reserve: SpoolFileReserve? = nil) throws(StagingError) {
+        try self.init(descriptor: kept.descriptor, path: kept.path, id: id, seed: seed, reserve: reserve)
+    }
+
+    /// Takes over `descriptor`, an empty spool file at `path` (closed and deleted on failure).
+    private init(descriptor: Int32, path: String, id: UInt64, seed: (any SpoolSeed)?,
+                 reserve: SpoolFileReserve?) throws(StagingError) {
         let size = seed?.size ?? 0
         var blocks = 0
         if let seed {

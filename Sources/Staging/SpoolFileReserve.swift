@@ -10,22 +10,40 @@ import Synchronization
 /// source tree, most of it on the FUSE thread answering CREATE. Emptying a packed spool
 /// (`ftruncate` to 0) and renaming it to the next spool's name costs a fraction of that.
 ///
-/// A kept file is empty and still named after the spool it last held (`spool/<old id>`);
-/// that spool was packed or dropped before it was given back, so nothing in the journal
-/// reads it again, and a crash leaves it as an empty file that recovery and `--discard`
-/// remove with the rest of `spool/`. At most `limit` are kept; `closeAll` closes and
-/// deletes them (the work directory is going away).
+/// A kept file is empty and named after the spool it last held (`spool/<old id>`), or,
+/// with `naming`, already renamed for the spool that will take it (`spool/<new id>`, an id
+/// no journal record names yet): the rename then happens when the packed file's spool is
+/// given back (on the packing thread), not when the next file is created (on the thread
+/// answering its CREATE, which the writer waits for). Either way the old spool was packed
+/// or dropped before it was given back, so nothing in the journal reads that file again,
+/// and a crash leaves it as an empty file that recovery and `--discard` remove with the
+/// rest of `spool/`. At most `limit` are kept; `closeAll` closes and deletes them (the
+/// work directory is going away).
 package final class SpoolFileReserve: Sendable {
-    private struct Kept {
-        var descriptor: Int32
-        var path: String
+    /// An emptied spool file, open read-write, and its name; with `naming`, also the id it
+    /// is named for.
+    package struct Kept: Sendable {
+        package var descriptor: Int32
+        package var path: String
+        package var id: UInt64?
     }
 
     private let kept = Mutex<[Kept]>([])
     private let limit: Int
+    /// The next spool's id and path (it allocates the id); nil: files keep their old name.
+    private let naming: (@Sendable () -> (id: UInt64, path: String))?
 
-    package init(limit: Int = 32) {
+    package init(limit: Int = 32, naming: (@Sendable () -> (id: UInt64, path: String))? = nil) {
         self.limit = max(0, limit)
+        self.naming = naming
+    }
+
+    /// A kept file already named for its next spool (see `naming`); nil when none is kept.
+    package func takeNamed() -> Kept? {
+        kept.withLock { kept in
+            guard let index = kept.lastIndex(where: { $0.id != nil }) else { return nil }
+            return kept.remove(at: index)
+        }
     }
 
     /// Files kept now.
@@ -36,7 +54,8 @@ package final class SpoolFileReserve: Sendable {
     func take(renamingTo path: String) -> Int32? {
         while let file = kept.withLock({ $0.popLast() }) {
             // Never over a file: spool ids are unique within a session, whose spool/ starts
-            // empty (the session makes the directory), so `path` cannot exist.
+            // empty (the session makes the directory), so `path` cannot exist. A file named
+            // ahead for another id (`naming`) just leaves that id unused.
             if rename(file.path, path) == 0 { return file.descriptor }
             close(file.descriptor)
             unlink(file.path)
@@ -44,19 +63,34 @@ package final class SpoolFileReserve: Sendable {
         return nil
     }
 
-    /// Keeps `descriptor` (the spool file at `path`) for a later spool after emptying it;
-    /// false when it was not kept (the reserve is full, or truncation failed): the caller
-    /// closes and deletes it as before.
+    /// Keeps `descriptor` (the spool file at `path`) for a later spool after emptying it
+    /// (and, with `naming`, renaming it for that spool); false when it is still the
+    /// caller's (the reserve is full, or truncation or the rename failed): the caller closes
+    /// and deletes it as before.
     func give(_ descriptor: Int32, at path: String) -> Bool {
         guard kept.withLock({ $0.count < limit }) else { return false }
         while ftruncate(descriptor, 0) != 0 {
             if errno != EINTR { return false }
         }
-        return kept.withLock { kept in
+        var file = Kept(descriptor: descriptor, path: path, id: nil)
+        if let naming {
+            // Never over a file: the id is new, and its name was never made.
+            let next = naming()
+            guard rename(path, next.path) == 0 else { return false }
+            file = Kept(descriptor: descriptor, path: next.path, id: next.id)
+        }
+        let stored = kept.withLock { kept in
             guard kept.count < limit else { return false }
-            kept.append(Kept(descriptor: descriptor, path: path))
+            kept.append(file)
             return true
         }
+        if !stored && file.path != path {
+            // The caller deletes `path`; this file has the new name now.
+            close(descriptor)
+            unlink(file.path)
+            return true
+        }
+        return stored
     }
 
     /// Closes and deletes every kept file.

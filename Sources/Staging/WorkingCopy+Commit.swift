@@ -42,14 +42,22 @@ extension WorkingCopy {
             guard let session = state.session else {
                 return CommitReport(outcome: .unchanged, packedAtCommit: 0, discardedOpenFiles: 0)
             }
-            guard state.activePacks == 0, state.closedSpools.isEmpty else {
-                throw StagingError(EBUSY, "\(directory.container): files are still being packed")
+            // From here on, spool operations wait for the state lock (and then find the
+            // session committed), or, when the commit fails, go on with the session again.
+            let openSpools = try files.withLock { (files) throws(StagingError) -> [Spool] in
+                guard files.activePacks == 0, files.closedSpools.isEmpty else {
+                    throw StagingError(EBUSY, "\(directory.container): files are still being packed")
+                }
+                files.session = nil
+                defer { files.openSpools = [:] }
+                return Array(files.openSpools.values)
             }
+            var committed = false
+            defer { if !committed { files.withLock { $0.session = session } } }
             // Files never closed are not committed. Dropped first: a seeded spool may hold a
             // reader of the working copy, which would keep the writer from closing.
-            let discarded = state.openSpools.count
-            for spool in state.openSpools.values { spool.remove() }
-            state.openSpools = [:]
+            let discarded = openSpools.count
+            for spool in openSpools { spool.remove() }
             let progress = countingFilesStored(state.filesStored, progress)
             progress(CommitProgress(.closing))
             try store { () throws(StoreError) in try session.writer.close() }
@@ -67,6 +75,7 @@ extension WorkingCopy {
             close(session.lockDescriptor)
             state.session = nil
             state.finished = true
+            committed = true
             return CommitReport(outcome: outcome, packedAtCommit: packed, discardedOpenFiles: discarded)
         }
     }
@@ -108,7 +117,7 @@ extension WorkingCopy {
     package func sync() throws(StagingError) {
         try state.withLock { (state) throws(StagingError) in
             guard let session = state.session else { return }
-            for entry in state.closedSpools.values { try entry.spool.sync() }
+            for spool in files.withLock({ $0.closedSpools.values.map(\.spool) }) { try spool.sync() }
             try Self.fsyncFile(session.writer.filePath)
             try session.journal.sync()
         }

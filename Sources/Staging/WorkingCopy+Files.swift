@@ -11,16 +11,29 @@ import HDF5
 /// file not yet packed has no link in the working copy: renaming it is `moveUnpacked`,
 /// deleting it `dropSpool`; link it (hard link) or reopen it only after packing it.
 extension WorkingCopy {
-    /// A new spool in the work directory (starting the session if needed).
+    /// A new spool in the work directory (starting the session if needed), in a file a
+    /// packed spool left, already named for it, when there is one. Takes no lock a change
+    /// holds: a file's create never waits for another file's pack.
     package func makeSpool(seed: (any SpoolSeed)? = nil) throws(StagingError) -> Spool {
-        try state.withLock { (state) throws(StagingError) -> Spool in
-            _ = try startedLocked(&state)
-            let id = state.nextSpool
-            state.nextSpool += 1
-            let spool = try Spool(path: directory.spoolPath(id), id: id, seed: seed, reserve: spoolFiles)
-            state.openSpools[id] = spool
-            return spool
+        _ = try startedSession()
+        let spool: Spool
+        if let kept = spoolFiles.takeNamed(), let id = kept.id {
+            spool = try Spool(reusing: kept, id: id, seed: seed, reserve: spoolFiles)
+        } else {
+            let id = spoolIDs.take()
+            spool = try Spool(path: directory.spoolPath(id), id: id, seed: seed, reserve: spoolFiles)
         }
+        let registered = files.withLock { (files) -> Bool in
+            // A commit since the start dropped the open spools; this one would outlive it.
+            guard files.session != nil else { return false }
+            files.openSpools[spool.id] = spool
+            return true
+        }
+        guard registered else {
+            spool.remove()
+            throw StagingError(EROFS, "\(directory.container): session already committed")
+        }
+        return spool
     }
 
     /// The file at `path` was closed (or fsync'ed): seals the spool and records it, so a
@@ -28,37 +41,49 @@ extension WorkingCopy {
     /// `attributes` then (recorded now too, so a recovery that packs it keeps them).
     package func closeFile(_ spool: Spool, at path: H5Path, attributes: [NamedValue] = []) throws(StagingError) {
         try spool.seal()
-        try state.withLock { (state) throws(StagingError) in
-            let session = try startedLocked(&state)
-            let records: [JournalRecord] = [.fileClosed(spool: spool.id, path: path, size: spool.size)]
-                + attributes.map { .fileAttribute(spool: spool.id, name: $0.name, value: $0.value) }
-            try appendRecords(records, session, &state)
-            state.openSpools[spool.id] = nil
-            state.closedSpools[spool.id] = (spool, path, attributes)
+        let session = try startedSession()
+        let records: [JournalRecord] = [.fileClosed(spool: spool.id, path: path, size: spool.size)]
+            + attributes.map { .fileAttribute(spool: spool.id, name: $0.name, value: $0.value) }
+        try files.withLock { (files) throws(StagingError) in
+            try requireCurrent(session, files)
+            try appendRecords(records, session)
+            files.openSpools[spool.id] = nil
+            files.closedSpools[spool.id] = (spool, path, attributes)
         }
+    }
+
+    /// Throws unless `session` is still the one spool operations use (a commit since it was
+    /// looked up has taken it away, so a record now would never be packed), and the journal
+    /// still takes records. Caller holds `files`.
+    private func requireCurrent(_ session: Session, _ files: Files) throws(StagingError) {
+        guard files.session === session else {
+            throw StagingError(EROFS, "\(directory.container): session already committed")
+        }
+        try requireJournal()
     }
 
     /// A closed, unpacked file was renamed to `path` (its spool goes with it).
     package func moveUnpacked(_ spool: Spool, to path: H5Path) throws(StagingError) {
-        try state.withLock { (state) throws(StagingError) in
-            let session = try startedLocked(&state)
-            guard state.closedSpools[spool.id] != nil else {
+        let session = try startedSession()
+        try files.withLock { (files) throws(StagingError) in
+            guard files.closedSpools[spool.id] != nil else {
                 throw StagingError(EINVAL, "spool \(spool.id) is not a closed, unpacked file")
             }
-            try appendRecords([.spoolMoved(spool: spool.id, to: path)], session, &state)
-            state.closedSpools[spool.id]?.path = path
+            try requireCurrent(session, files)
+            try appendRecords([.spoolMoved(spool: spool.id, to: path)], session)
+            files.closedSpools[spool.id]?.path = path
         }
     }
 
     /// The file's content will never be packed (deleted, or truncated away on a new open):
     /// forgets and deletes the spool.
     package func dropSpool(_ spool: Spool) throws(StagingError) {
-        try state.withLock { (state) throws(StagingError) in
-            if state.closedSpools[spool.id] != nil, let session = state.session {
-                try appendRecords([.spoolDropped(spool: spool.id)], session, &state)
+        try files.withLock { (files) throws(StagingError) in
+            if files.closedSpools[spool.id] != nil, let session = files.session {
+                try appendRecords([.spoolDropped(spool: spool.id)], session)
             }
-            state.closedSpools[spool.id] = nil
-            state.openSpools[spool.id] = nil
+            files.closedSpools[spool.id] = nil
+            files.openSpools[spool.id] = nil
         }
         spool.remove()
     }
@@ -73,18 +98,18 @@ extension WorkingCopy {
             guard let path else { throw StagingError(EINVAL, "spool \(spool.id): close it at a path first") }
             try closeFile(spool, at: path)
         }
-        let (session, token, target, attributes) = try state.withLock {
-            (state) throws(StagingError) -> (Session, UInt64, H5Path, [NamedValue]) in
-            let session = try startedLocked(&state)
-            guard let entry = state.closedSpools[spool.id] else {
+        let session = try startedSession()
+        let (token, target, attributes) = try files.withLock {
+            (files) throws(StagingError) -> (UInt64, H5Path, [NamedValue]) in
+            guard let entry = files.closedSpools[spool.id] else {
                 throw StagingError(EINVAL, "spool \(spool.id) is not a closed, unpacked file")
             }
-            let token = state.nextToken
-            state.nextToken += 1
-            state.activePacks += 1
-            return (session, token, path ?? entry.path, entry.attributes)
+            let token = files.nextToken
+            files.nextToken += 1
+            files.activePacks += 1
+            return (token, path ?? entry.path, entry.attributes)
         }
-        defer { state.withLock { $0.activePacks -= 1 } }
+        defer { files.withLock { $0.activePacks -= 1 } }
         let layout = packer.layout(forSize: spool.size)
         let result: PackResult
         if layout.chunkCount <= 1 {
@@ -97,8 +122,8 @@ extension WorkingCopy {
     }
 
     /// One chunk: encode here; create the unlinked dataset with its chunk (the HDF5 gate
-    /// only); then link and record under the state lock. The lock is held only for the link,
-    /// so the writer's next create and close (which need it) wait as little as they can.
+    /// only); then link and record under the state lock, held only for the link (changes
+    /// wait for it; the writer's next create and close do not).
     private func packSingle(_ spool: Spool, _ layout: ByteDatasetLayout, _ token: UInt64, _ path: H5Path,
                             _ attributes: [NamedValue], _ session: Session) throws(StagingError) -> PackResult {
         let packed = try packer.encodeSingle(spool, layout)
@@ -116,13 +141,14 @@ extension WorkingCopy {
                 records.append(.packChunk(token: token, index: 0, offset: location.offset, size: location.size,
                                           checksum: packed.checksum))
             }
-            try linkPack(pending, of: spool, token: token, at: path, attributes, session, after: records)
+            let linked = try linkPack(pending, of: spool, token: token, at: path, attributes, session, after: records)
+            return PackResult(layout: layout, chunksWritten: chunks.count, storedBytes: UInt64(packed?.chunk.bytes.count ?? 0),
+                              linked: linked)
         } catch {
             writer.abandon(pending)
             try? session.journal.append([.packAbandon(token: token)])
             throw error
         }
-        return PackResult(layout: layout, chunksWritten: chunks.count, storedBytes: UInt64(packed?.chunk.bytes.count ?? 0))
     }
 
     /// Many chunks: an unlinked dataset filled by the pipeline, linked at the end.
@@ -145,7 +171,7 @@ extension WorkingCopy {
                 result.chunksWritten += batch.count
                 result.storedBytes += batch.reduce(0) { $0 + UInt64($1.chunk.bytes.count) }
             }
-            try linkPack(pending, of: spool, token: token, at: path, attributes, session)
+            result.linked = try linkPack(pending, of: spool, token: token, at: path, attributes, session)
             return result
         } catch {
             writer.abandon(pending)
@@ -159,16 +185,19 @@ extension WorkingCopy {
     /// `earlier` (the pack's own records not yet appended) goes into the same append.
     private func linkPack(_ pending: PendingDataset, of spool: Spool, token: UInt64, at path: H5Path,
                           _ attributes: [NamedValue], _ session: Session,
-                          after earlier: [JournalRecord] = []) throws(StagingError) {
-        try state.withLock { (state) throws(StagingError) in
-            if let failure = state.journalFailure { throw failure }
-            try store { () throws(StoreError) in
+                          after earlier: [JournalRecord] = []) throws(StagingError) -> LinkedDataset {
+        try state.withLock { (state) throws(StagingError) -> LinkedDataset in
+            try requireJournal()
+            let linked = try store { () throws(StoreError) -> LinkedDataset in
                 try session.writer.link(pending, at: path, replacing: true, attributes: attributes)
             }
-            try appendRecords(earlier + [.packLink(token: token, path: path, replacing: true)]
-                              + Self.attributeRecords(attributes, at: path), session, &state)
-            state.closedSpools[spool.id] = nil
+            try files.withLock { (files) throws(StagingError) in
+                try appendRecords(earlier + [.packLink(token: token, path: path, replacing: true)]
+                                  + Self.attributeRecords(attributes, at: path), session)
+                files.closedSpools[spool.id] = nil
+            }
             state.filesStored += 1
+            return linked
         }
     }
 
@@ -184,7 +213,7 @@ extension WorkingCopy {
     /// `progress` hears `.packing` before the first and after each file.
     @discardableResult
     package func packAllClosed(reporting progress: CommitProgressSink = { _ in }) throws(StagingError) -> Int {
-        let waiting = state.withLock { state in state.closedSpools.values.map(\.spool).sorted { $0.id < $1.id } }
+        let waiting = files.withLock { files in files.closedSpools.values.map(\.spool).sorted { $0.id < $1.id } }
         guard !waiting.isEmpty else { return 0 }
         var report = CommitProgress(.packing, total: waiting.reduce(0) { $0 + $1.size }, filesTotal: waiting.count)
         progress(report)

@@ -23,13 +23,15 @@ extension WorkingCopy {
             let session = try startedLocked(&state)
             let begun = try RawArrayApply.begin(change, session.writer)
             do throws(StagingError) {
-                try appendRecords([.rawArrayWrite(change)], session, &state)
+                try files.withLock { (files) throws(StagingError) in
+                    try appendRecords([.rawArrayWrite(change)], session)
+                    // Kept for a replay; no longer a file being written (commit would drop it as unclosed).
+                    if let spool { files.openSpools[spool.id] = nil }
+                }
             } catch {
                 RawArrayApply.abandon(begun, session.writer)
                 throw error
             }
-            // Kept for a replay; no longer a file being written (commit would drop it as unclosed).
-            if let spool { state.openSpools[spool.id] = nil }
             return (session.writer, begun)
         }
         try RawArrayApply.fill(change, begun, source: spool, writer)

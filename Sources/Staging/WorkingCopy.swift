@@ -35,21 +35,42 @@ package struct WorkingCopyOptions: Sendable, Hashable {
 /// `makeSpool`, writes to the spool, `closeFile`, `packFile` (or `moveUnpacked`,
 /// `dropSpool`). Readers of the working copy open `workingPath` after `start()`.
 ///
-/// Locks: `state` is held across each change and its journal record; it is taken before
-/// the HDF5 gate and the journal's lock, never after. Packing holds it only to begin and
-/// to link; compression and chunk writes run without it.
+/// Locks, in the order they are taken:
+/// - `state` is the order of changes: held across each change to the working copy and its
+///   journal record, so the journal's order is the order the changes were made. Packing
+///   holds it only to link; compression and chunk writes run without it.
+/// - `files` holds the spools (open, closed and unpacked) and what a spool's own records
+///   need, so a file's create and close (which change no HDF5 object) never wait behind a
+///   change that waits for the HDF5 gate. A record that names spools (`fileClosed`,
+///   `spoolMoved`, a rename that moves closed files) is appended under it, together with
+///   the table change it describes, so the journal and the tables agree.
+/// - the HDF5 gate and the journal's own lock; `journalFailure` is a leaf.
 package final class WorkingCopy: Sendable {
     package let directory: WorkDirectory
     package let options: WorkingCopyOptions
     let packer: Packer
     let state: Mutex<State>
-    /// Spool files of packed files, emptied, for the next spools (SpoolFileReserve).
-    let spoolFiles = SpoolFileReserve()
+    let files: Mutex<Files>
+    /// An append to the journal failed (a change may have reached the working copy without
+    /// its record): every later change is refused.
+    let journalFailure = Mutex<StagingError?>(nil)
+    /// Spool ids, unique within the session.
+    let spoolIDs = SpoolIDs()
+    /// Spool files of packed files, emptied and renamed for the next spools (SpoolFileReserve).
+    let spoolFiles: SpoolFileReserve
 
     struct State {
         var session: Session?
         var finished = false
-        var nextSpool: UInt64 = 1
+        /// Files packed into the working copy this session (a file stored twice counts twice):
+        /// what the commit's progress calls the files it commits.
+        var filesStored = 0
+    }
+
+    struct Files {
+        /// The started session, for the spool operations (nil before the start, and from the
+        /// commit on: they then ask `state`, which waits for the commit and refuses).
+        var session: Session?
         var nextToken: UInt64 = 1
         var activePacks = 0
         /// Spools made and not yet closed.
@@ -57,11 +78,6 @@ package final class WorkingCopy: Sendable {
         /// Closed, not yet packed: the spool, the file's current path, and the attributes its
         /// dataset gets when packed.
         var closedSpools: [UInt64: (spool: Spool, path: H5Path, attributes: [NamedValue])] = [:]
-        /// A change reached the working copy but not the journal: refuse further changes.
-        var journalFailure: StagingError?
-        /// Files packed into the working copy this session (a file stored twice counts twice):
-        /// what the commit's progress calls the files it commits.
-        var filesStored = 0
     }
 
     /// What exists once the session started.
@@ -81,10 +97,15 @@ package final class WorkingCopy: Sendable {
     /// or another session holds the container.
     package init(container: String, options: WorkingCopyOptions = WorkingCopyOptions()) throws(StagingError) {
         directory = WorkDirectory(container: container)
+        spoolFiles = SpoolFileReserve(naming: { [directory, spoolIDs] in
+            let id = spoolIDs.take()
+            return (id, directory.spoolPath(id))
+        })
         self.options = options
         packer = Packer(compression: options.compression, chunkSize: options.chunkSize,
                         pool: WorkerPool(threads: options.packThreads))
         state = Mutex(State())
+        files = Mutex(Files())
         if let leftover = WorkingCopy.leftover(container: container) {
             throw StagingError(EBUSY, leftover.summary)
         }
@@ -104,7 +125,8 @@ package final class WorkingCopy: Sendable {
 
     /// The file readers should open to see the changes: the working copy once started.
     package var workingPath: String? {
-        state.withLock { state in
+        if let session = files.withLock({ $0.session }) { return session.writer.filePath }
+        return state.withLock { state in
             guard let session = state.session else { return nil }
             return session.writer.filePath
         }
@@ -132,10 +154,10 @@ package final class WorkingCopy: Sendable {
     package func moveLink(from source: H5Path, to destination: H5Path) throws(StagingError) {
         try change(.moveLink(from: source, to: destination)) { (writer) throws(StoreError) in
             try writer.moveLink(from: source, to: destination)
-        } then: { state in
-            for (id, entry) in state.closedSpools {
+        } then: { files in
+            for (id, entry) in files.closedSpools {
                 if let moved = entry.path.replacingPrefix(source, with: destination) {
-                    state.closedSpools[id]?.path = moved
+                    files.closedSpools[id]?.path = moved
                 }
             }
         }
@@ -173,37 +195,53 @@ package final class WorkingCopy: Sendable {
         }
     }
 
-    /// Applies one change and records it, under the state lock. A change libhdf5 refused is
-    /// not recorded. A change the journal could not record stops all further changes.
+    /// Applies one change and records it, under the state lock (and `update`, with the
+    /// record, under the files lock). A change libhdf5 refused is not recorded. A change the
+    /// journal could not record stops all further changes.
     func change(_ record: JournalRecord, _ apply: (HDF5Writer) throws(StoreError) -> Void,
-                then update: (inout State) -> Void = { _ in }) throws(StagingError) {
+                then update: (inout Files) -> Void = { _ in }) throws(StagingError) {
         try state.withLock { (state) throws(StagingError) in
             let session = try startedLocked(&state)
             try store { () throws(StoreError) in try apply(session.writer) }
-            try appendRecords([record], session, &state)
-            update(&state)
+            try files.withLock { (files) throws(StagingError) in
+                try appendRecords([record], session)
+                update(&files)
+            }
         }
     }
 
-    /// Appends records; on failure remembers it so no later change goes unrecorded. Caller holds `state`.
-    func appendRecords(_ records: [JournalRecord], _ session: Session, _ state: inout State) throws(StagingError) {
+    /// Appends records; on failure remembers it so no later change goes unrecorded.
+    func appendRecords(_ records: [JournalRecord], _ session: Session) throws(StagingError) {
         do throws(StagingError) {
             try session.journal.append(records)
         } catch {
             let failure = StagingError(error.code, "journal: \(error.message); changes are refused until unmount")
-            state.journalFailure = failure
+            journalFailure.withLock { $0 = $0 ?? failure }
             throw failure
         }
     }
 
+    /// Throws when an append to the journal has failed.
+    func requireJournal() throws(StagingError) {
+        if let failure = journalFailure.withLock({ $0 }) { throw failure }
+    }
+
     /// The session, started if needed. Caller holds `state`.
     func startedLocked(_ state: inout State) throws(StagingError) -> Session {
-        if let failure = state.journalFailure { throw failure }
+        try requireJournal()
         guard !state.finished else { throw StagingError(EROFS, "\(directory.container): session already committed") }
         if let session = state.session { return session }
         let session = try beginSession()
         state.session = session
+        files.withLock { $0.session = session }
         return session
+    }
+
+    /// The session, for spool operations: without the state lock once it has started.
+    func startedSession() throws(StagingError) -> Session {
+        try requireJournal()
+        if let session = files.withLock({ $0.session }) { return session }
+        return try state.withLock { (state) throws(StagingError) -> Session in try startedLocked(&state) }
     }
 
     /// Work directory, lock, journal, working copy, writer; undone on failure.
@@ -245,6 +283,13 @@ package final class WorkingCopy: Sendable {
         }
         return try store { () throws(StoreError) -> HDF5Writer in try HDF5Writer.create(path: directory.workingPath) }
     }
+}
+
+/// Hands out spool ids: to new spools, and to reserve files named ahead for the next ones.
+final class SpoolIDs: Sendable {
+    private let next = Atomic<UInt64>(1)
+
+    func take() -> UInt64 { next.wrappingAdd(1, ordering: .relaxed).oldValue }
 }
 
 extension H5Path {

@@ -106,6 +106,32 @@ final class BackgroundStoreTests: XCTestCase {
         XCTAssertEqual(try Self.readAll(again, stored.node), bytes)
     }
 
+    /// A pack builds the file's node from what it wrote (no read-back): that node must be
+    /// the one reading the dataset back gives, metadata set while the file was open included.
+    func test_a_stored_file_is_described_as_reading_it_back_describes_it() throws {
+        let (fs, writes, _) = try mount()
+        let bytes = Array("described without reading it back\n".utf8)
+        let (attributes, handle) = try fs.create(parent: 1, name: "f", mode: 0o600, flags: O_WRONLY | O_CREAT)
+        let file = attributes.node
+        _ = try bytes.withUnsafeBytes { try fs.write(file, handle: handle, offset: 0, data: $0) }
+        let stamp = Timestamp(seconds: 1_600_000_000, nanoseconds: 123_456_789)
+        _ = try fs.setAttributes(file, handle: handle, AttributeChanges(mode: 0o751, uid: 4242, gid: 77,
+                                                                         accessTime: stamp, modificationTime: stamp))
+        try fs.flush(file, handle: handle)
+        fs.release(file, handle: handle)
+        drainQueue(writes)
+        let packed = try fs.attributes(of: file)
+        let packedContent = try Self.readAll(fs, file)
+        try fs.refreshDataset(file, at: H5Path(parsing: "/f"))
+        let readBack = try fs.attributes(of: file)
+        XCTAssertEqual(packed, readBack)
+        XCTAssertEqual(packed.mode, S_IFREG | 0o751)
+        XCTAssertEqual(packed.uid, 4242)
+        XCTAssertEqual(packed.size, UInt64(bytes.count))
+        XCTAssertEqual(packedContent, bytes)
+        XCTAssertEqual(try Self.readAll(fs, file), bytes)
+    }
+
     func test_rename_and_unlink_right_after_the_close_wait_for_the_queue() throws {
         let (fs, writes, path) = try mount()
         let blocker = holdQueue(writes)

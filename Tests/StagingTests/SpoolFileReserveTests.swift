@@ -34,6 +34,40 @@ final class SpoolFileReserveTests: StagingTestCase {
         XCTAssertEqual(try second.read(at: 8, count: 6), [0, 0] + Array("new".utf8) + [0])
     }
 
+    /// With `naming`, the rename happens when the old spool is given back (on the packing
+    /// thread), so taking the file for the next spool (on the thread answering a CREATE)
+    /// costs no system call.
+    func testANamingReserveRenamesAtGiveSoTheNextSpoolTakesItAsItIs() throws {
+        final class Counter: @unchecked Sendable { var next: UInt64 = 7 }
+        let counter = Counter()
+        let reserve = SpoolFileReserve(naming: { [directory] in
+            defer { counter.next += 1 }
+            return (counter.next, directory + "/\(counter.next)")
+        })
+        XCTAssertNil(reserve.takeNamed(), "nothing kept yet")
+        let first = try Spool(path: path("1"), id: 1, reserve: reserve)
+        try first.write(Array(repeating: 0xCD, count: 50_000), at: 0)
+        let file = try XCTUnwrap(inode(path("1")))
+        first.remove()
+        XCTAssertNil(inode(path("1")), "renamed when given back")
+        XCTAssertEqual(inode(path("7")), file, "to the name of the id it was given")
+        var info = stat()
+        XCTAssertEqual(stat(path("7"), &info), 0)
+        XCTAssertEqual(info.st_size, 0, "and emptied")
+        let kept = try XCTUnwrap(reserve.takeNamed())
+        XCTAssertEqual(kept.id, 7)
+        XCTAssertEqual(kept.path, path("7"))
+        let second = try Spool(reusing: kept, id: 7, reserve: reserve)
+        XCTAssertEqual(inode(path("7")), file, "taken as it is")
+        XCTAssertEqual(second.size, 0)
+        try second.write(Array("next".utf8), at: 3)
+        XCTAssertEqual(try second.read(at: 0, count: 10), [0, 0, 0] + Array("next".utf8))
+        second.remove()
+        XCTAssertEqual(inode(path("8")), file, "and named ahead again when given back")
+        reserve.closeAll()
+        XCTAssertNil(inode(path("8")))
+    }
+
     func testAFullReserveDeletesAndCloseAllDeletesWhatItKept() throws {
         let reserve = SpoolFileReserve(limit: 1)
         let a = try Spool(path: path("a"), id: 1, reserve: reserve)
