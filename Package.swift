@@ -20,8 +20,11 @@ let package = Package(
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
         .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
 
-        // A mutex with a condition variable, for the worker pools (Synchronization.Mutex has none).
-        .target(name: "Threads"),
+        // A mutex with a condition variable, for the worker pools (Synchronization.Mutex has
+        // none); where a thread may run.
+        .target(name: "Threads", dependencies: ["CThreadPlacement"]),
+        // CPU affinity of a thread (GNU calls Swift's Glibc does not declare), for Threads.
+        .target(name: "CThreadPlacement"),
         // Plain value types shared by every layer: datatypes, layouts, JSON, the reader protocol.
         .target(name: "H5Model"),
         // Pure byte transforms (HDF5 filter pipeline): deflate, shuffle, fletcher32, lz4, bitshuffle.

@@ -70,8 +70,10 @@ final class WriteSession: Sendable {
     /// A background store holds it from the close that queued it until it is done.
     private let gates = Mutex<[NodeID: HandoffLock]>([:])
     /// Where files of one chunk are packed after their close: two threads (two files are
-    /// compressed at once), each file's jobs in close order (keyed by node).
-    let background = KeyedQueues(count: 2, limit: 16)
+    /// compressed at once), each file's jobs in close order (keyed by node). They keep off
+    /// the first core, which is then left to the writer and the FUSE threads answering it
+    /// (docs/write-path.md, "Where `cp` waits").
+    let background = KeyedQueues(count: 2, limit: 16, leavingFirstCore: true)
 
     init(workingCopy: WorkingCopy) { self.workingCopy = workingCopy }
 

@@ -11,9 +11,10 @@
 package final class KeyedQueues: Sendable {
     private let queues: [SerialQueue]
 
-    /// `count` queues (at least one), each with its own thread and `limit`.
-    package init(count: Int, limit: Int) {
-        queues = (0..<max(1, count)).map { _ in SerialQueue(limit: limit) }
+    /// `count` queues (at least one), each with its own thread and `limit`; with
+    /// `leavingFirstCore`, the threads keep off the first core (`WorkerPool`).
+    package init(count: Int, limit: Int, leavingFirstCore: Bool = false) {
+        queues = (0..<max(1, count)).map { _ in SerialQueue(limit: limit, leavingFirstCore: leavingFirstCore) }
     }
 
     package var count: Int { queues.count }

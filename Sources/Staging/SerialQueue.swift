@@ -9,12 +9,16 @@ import Threads
 /// `waitForRoom` is separate from `submit` so a caller can wait for room before it takes
 /// a lock the jobs may need, and submit while holding it.
 package final class SerialQueue: Sendable {
-    private let pool = WorkerPool(threads: 1)
+    private let pool: WorkerPool
     private let counter = JobCounter()
     /// Jobs submitted and not finished at which `waitForRoom` waits.
     package let limit: Int
 
-    package init(limit: Int = 32) { self.limit = max(1, limit) }
+    /// With `leavingFirstCore`, the thread keeps off the first core (`WorkerPool`).
+    package init(limit: Int = 32, leavingFirstCore: Bool = false) {
+        self.limit = max(1, limit)
+        pool = WorkerPool(threads: 1, leavingFirstCore: leavingFirstCore)
+    }
 
     /// Waits while `limit` or more jobs are submitted and unfinished.
     package func waitForRoom() { counter.wait { $0 < limit } }

@@ -10,10 +10,11 @@ package final class WorkerPool: Sendable {
     package let threadCount: Int
     private let queue: JobQueue
 
-    /// `threads` workers; default one per online core.
-    package init(threads: Int = WorkerPool.onlineCores) {
+    /// `threads` workers; default one per online core. With `leavingFirstCore`, the workers
+    /// keep off the first of the process's cores (`ThreadPlacement`) when it has several.
+    package init(threads: Int = WorkerPool.onlineCores, leavingFirstCore: Bool = false) {
         threadCount = max(1, threads)
-        queue = JobQueue()
+        queue = JobQueue(leavingFirstCore: leavingFirstCore)
         for _ in 0..<threadCount {
             let context = Unmanaged.passRetained(queue).toOpaque()
             var thread = pthread_t()
@@ -48,6 +49,9 @@ private final class JobQueue: @unchecked Sendable {
     private var jobs: [(@Sendable () -> Void)?] = []
     private var head = 0
     private var stopping = false
+    private let leavingFirstCore: Bool
+
+    init(leavingFirstCore: Bool) { self.leavingFirstCore = leavingFirstCore }
 
     func push(_ job: @escaping @Sendable () -> Void) {
         lock.lock()
@@ -64,6 +68,7 @@ private final class JobQueue: @unchecked Sendable {
     }
 
     func runWorker() {
+        if leavingFirstCore { ThreadPlacement.leaveFirstCore() }
         while let job = next() { job() }
     }
 

@@ -1,0 +1,22 @@
+import CThreadPlacement
+
+/// Where a thread may run. The writer's side of a copy (`cp` and the FUSE thread answering
+/// it) is a chain of short steps, each waiting for the one before; threads that only work
+/// beside it (packing closed files) can leave it a core, so a step never waits for a
+/// packer to be preempted (docs/write-path.md, "Where `cp` waits").
+package enum ThreadPlacement {
+    /// Takes the first of the calling thread's allowed CPUs away from it, so the scheduler
+    /// keeps it off that core. Nothing changes when the thread may run on one CPU only.
+    /// Returns whether the mask changed (false also when the system refused).
+    @discardableResult
+    package static func leaveFirstCore() -> Bool {
+        h5m_thread_leave_first_cpu() == 0
+    }
+
+    /// How many CPUs the calling thread may run on, and the lowest of them.
+    package static func allowedCores() -> (count: Int, first: Int) {
+        var first: Int32 = -1
+        let count = h5m_thread_allowed_cpus(&first)
+        return (Int(max(0, count)), Int(first))
+    }
+}
