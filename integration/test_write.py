@@ -354,6 +354,27 @@ def test_rename(mounter, tmp_path):
     assert files_of(dump(container)) == expect(files)
 
 
+def test_a_file_being_written_moves_with_its_renamed_directory(mounter, tmp_path):
+    """`mv logs logs.old` while a program still writes logs/run.log: the file is listed
+    where it now is, its close stores it there, and the mount goes on taking changes."""
+    container = tmp_path / "c.h5"
+    mnt = mounter(container)
+    root = Path(mnt.path)
+    (root / "logs" / "today").mkdir(parents=True)
+    with open(root / "logs" / "today" / "run.log", "wb") as log:
+        log.write(b"before the move\n")
+        log.flush()
+        os.rename(root / "logs", root / "logs.old")
+        assert os.listdir(root / "logs.old" / "today") == ["run.log"]
+        log.write(b"after the move\n")
+    assert read(root / "logs.old" / "today" / "run.log") == b"before the move\nafter the move\n"
+    (root / "next").mkdir()
+    write(root / "next" / "f", b"later")
+    unmount_cli(mounter, mnt)
+    assert files_of(dump(container)) == expect({"/logs.old/today/run.log": b"before the move\nafter the move\n",
+                                                "/next/f": b"later"})
+
+
 def test_symlinks_read_back_verbatim(mounter, tmp_path):
     container = tmp_path / "c.h5"
     mnt = mounter(container)

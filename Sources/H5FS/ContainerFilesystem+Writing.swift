@@ -152,7 +152,18 @@ extension ContainerFilesystem: WritableFilesystemOperations {
         let link = try link(named: name, in: source.parent, file: files.container)
         try change("rename \(source) to \(target)") { (copy) throws(StagingError) in try copy.moveLink(from: source, to: target) }
         writes.state.withLock { s in
-            for (id, var open) in s.active where open.path == source { open.path = target; s.active[id] = open }
+            // Files open for writing at or below the moved name go with it: their close packs
+            // them at the new path, and one not packed yet is listed in its new directory.
+            for (id, var open) in s.active {
+                guard let moved = open.path.replacingPrefix(source, with: target) else { continue }
+                open.path = moved
+                s.active[id] = open
+            }
+            for (name, node) in s.pending {
+                guard let moved = name.directory.replacingPrefix(source, with: target) else { continue }
+                s.pending[name] = nil
+                s.pending[PendingName(directory: moved, name: name.name)] = node
+            }
         }
         if let link, case .hard(let address) = link.target {
             // A file moves alone (with its sidecar); a directory moves everything under it.

@@ -294,7 +294,7 @@ final class SpoolIDs: Sendable {
 
 extension H5Path {
     /// This path with its leading `prefix` replaced by `replacement`; nil when it is not under `prefix`.
-    func replacingPrefix(_ prefix: H5Path, with replacement: H5Path) -> H5Path? {
+    package func replacingPrefix(_ prefix: H5Path, with replacement: H5Path) -> H5Path? {
         guard components.count >= prefix.components.count,
               Array(components.prefix(prefix.components.count)) == prefix.components else { return nil }
         return H5Path(replacement.components + components.dropFirst(prefix.components.count))

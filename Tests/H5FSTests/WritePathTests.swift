@@ -47,6 +47,34 @@ final class WritePathTests: XCTestCase {
         return try fs.read(node, handle: handle, offset: 0, size: 1 << 24)
     }
 
+    /// `mv dir newdir` while a program writes a file inside it: the file is listed in the
+    /// new directory, its close stores it there, and the mount goes on taking changes.
+    /// (The open file kept its old path before: its close packed it below a group that no
+    /// longer existed, which failed, and from then on every change and the commit failed.)
+    func test_a_file_open_for_writing_moves_with_its_renamed_directory() throws {
+        let (fs, path) = try mount()
+        let a = try fs.makeDirectory(parent: 1, name: "a", mode: 0o755)
+        let inner = try fs.makeDirectory(parent: a.node, name: "inner", mode: 0o755)
+        try writeFile(fs, parent: a.node, "stored", Array("stored before\n".utf8))
+        let (created, handle) = try fs.create(parent: inner.node, name: "log", mode: 0o644, flags: O_WRONLY | O_CREAT)
+        let first = Array("written before the rename, ".utf8)
+        let second = Array("and after it\n".utf8)
+        _ = try first.withUnsafeBytes { try fs.write(created.node, handle: handle, offset: 0, data: $0) }
+        try fs.rename(parent: 1, name: "a", newParent: 1, newName: "b", flags: [])
+        let b = try fs.lookup(parent: 1, name: "b")
+        let movedInner = try fs.lookup(parent: b.node, name: "inner")
+        XCTAssertEqual(try fs.listDirectory(movedInner.node).map(\.name), ["log"], "listed where it now is, before its close")
+        _ = try second.withUnsafeBytes { try fs.write(created.node, handle: handle, offset: UInt64(first.count), data: $0) }
+        try fs.flush(created.node, handle: handle)
+        fs.release(created.node, handle: handle)
+        XCTAssertEqual(try readAll(fs, try fs.lookup(parent: movedInner.node, name: "log").node), first + second)
+        _ = try fs.makeDirectory(parent: 1, name: "later", mode: 0o755)
+        try fs.commit()
+        let reader = try HDF5Container.open(path: path)
+        XCTAssertEqual(try reader.links(in: H5Path(parsing: "/b/inner")).map(\.name), ["log"])
+        XCTAssertEqual(try reader.links(in: .root).map(\.name).sorted(), ["b", "later"])
+    }
+
     func test_a_missing_container_is_created_and_a_tree_round_trips_through_commit() throws {
         let (fs, path) = try mount()
         XCTAssertTrue(FileManager.default.fileExists(atPath: path))
