@@ -310,10 +310,7 @@ extension ContainerFilesystem: WritableFilesystemOperations {
     /// `among` limits the walk to the nodes that can be affected (a file and its sidecar);
     /// nil walks every node (a directory moved).
     func rewritePaths(from source: H5Path, to target: H5Path, among candidates: [Node]? = nil) {
-        func moved(_ path: H5Path) -> H5Path? {
-            guard path.components.starts(with: source.components) else { return nil }
-            return H5Path(target.components + path.components.dropFirst(source.components.count))
-        }
+        func moved(_ path: H5Path) -> H5Path? { path.replacingPrefix(source, with: target) }
         for node in candidates ?? nodes.allNodes {
             let kind: NodeKind
             switch node.kind {

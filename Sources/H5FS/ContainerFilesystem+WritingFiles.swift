@@ -408,8 +408,7 @@ extension ContainerFilesystem {
     /// object info, its layout, and every attribute it has (no libhdf5 call).
     func refreshDataset(_ id: NodeID, at path: H5Path, linked info: ObjectInfo, layout: ByteDatasetLayout,
                         attributes: [Attribute]) throws(FSError) {
-        let summary = DatasetSummary(type: .integer(size: 1, signed: false, order: .little), shape: [layout.logicalSize])
-        try refreshDataset(id, at: path, info: info, summary: summary, attributes: attributes)
+        try refreshDataset(id, at: path, info: info, summary: layout.summary, attributes: attributes)
     }
 
     private func refreshDataset(_ id: NodeID, at path: H5Path, info: ObjectInfo, summary: DatasetSummary?,

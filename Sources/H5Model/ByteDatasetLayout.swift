@@ -19,6 +19,12 @@ package struct ByteDatasetLayout: Sendable, Hashable {
     package var extendable: Bool
     package var compression: Compression
 
+    /// The dataset's type (uint8, little-endian: what the writer creates) and shape, as a
+    /// reader describes it.
+    package var summary: DatasetSummary {
+        DatasetSummary(type: .integer(size: 1, signed: false, order: .little), shape: [logicalSize])
+    }
+
     /// Chunk sizes this layout accepts: libhdf5 limits a chunk to 4 GiB - 1; LZ4 framing to 2 GiB.
     package static let chunkSizeLimit = Int(Int32.max)
 

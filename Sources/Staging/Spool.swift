@@ -50,10 +50,11 @@ package final class Spool: ByteSource {
         try self.init(descriptor: descriptor, path: path, id: id, seed: seed, reserve: reserve)
     }
 
-    /// A spool in a file the reserve kept already named for it (`SpoolFileReserve.takeNamed`).
-    package convenience init(reusing kept: SpoolFileReserve.Kept, id: UInt64, seed: (any SpoolSeed)? = nil,
+    /// A spool in a file the reserve kept already named for it, with that id
+    /// (`SpoolFileReserve.takeNamed`).
+    package convenience init(reusing file: SpoolFileReserve.NamedFile, seed: (any SpoolSeed)? = nil,
                              reserve: SpoolFileReserve? = nil) throws(StagingError) {
-        try self.init(descriptor: kept.descriptor, path: kept.path, id: id, seed: seed, reserve: reserve)
+        try self.init(descriptor: file.descriptor, path: file.path, id: file.id, seed: seed, reserve: reserve)
     }
 
     /// Takes over `descriptor`, an empty spool file at `path` (closed and deleted on failure).

@@ -22,10 +22,17 @@ import Synchronization
 package final class SpoolFileReserve: Sendable {
     /// An emptied spool file, open read-write, and its name; with `naming`, also the id it
     /// is named for.
-    package struct Kept: Sendable {
+    private struct Kept {
+        var descriptor: Int32
+        var path: String
+        var id: UInt64?
+    }
+
+    /// A kept file named for a spool id no record names yet (`takeNamed`).
+    package struct NamedFile: Sendable {
         package var descriptor: Int32
         package var path: String
-        package var id: UInt64?
+        package var id: UInt64
     }
 
     private let kept = Mutex<[Kept]>([])
@@ -39,10 +46,11 @@ package final class SpoolFileReserve: Sendable {
     }
 
     /// A kept file already named for its next spool (see `naming`); nil when none is kept.
-    package func takeNamed() -> Kept? {
+    package func takeNamed() -> NamedFile? {
         kept.withLock { kept in
             guard let index = kept.lastIndex(where: { $0.id != nil }) else { return nil }
-            return kept.remove(at: index)
+            let file = kept.remove(at: index)
+            return file.id.map { NamedFile(descriptor: file.descriptor, path: file.path, id: $0) }
         }
     }
 

@@ -17,8 +17,8 @@ extension WorkingCopy {
     package func makeSpool(seed: (any SpoolSeed)? = nil) throws(StagingError) -> Spool {
         _ = try startedSession()
         let spool: Spool
-        if let kept = spoolFiles.takeNamed(), let id = kept.id {
-            spool = try Spool(reusing: kept, id: id, seed: seed, reserve: spoolFiles)
+        if let named = spoolFiles.takeNamed() {
+            spool = try Spool(reusing: named, seed: seed, reserve: spoolFiles)
         } else {
             let id = spoolIDs.take()
             spool = try Spool(path: directory.spoolPath(id), id: id, seed: seed, reserve: spoolFiles)

@@ -121,6 +121,28 @@ final class WriterTests: XCTestCase {
         XCTAssertEqual(try reader.readAll("/late"), bytes)
     }
 
+    /// What `link` reports is what reading the dataset back reports: H5FS builds a packed
+    /// file's node from it instead of reading it back.
+    func testLinkReportsWhatAReaderSeesOfTheLinkedDataset() throws {
+        let (path, writer) = try newContainer()
+        let layout = ByteDatasetLayout(logicalSize: 3000, preferredChunkSize: 4096, compression: .standard)
+        let stat = NamedValue(name: "h5mount.stat", value: .array([.int(0o644), .int(1000), .int(100), .int(1), .int(2)]))
+        let fresh = try writer.link(try writer.beginByteDataset(layout: layout), at: .p("/f"), replacing: true,
+                                    attributes: [stat])
+        XCTAssertFalse(fresh.replaced, "nothing was at /f")
+        XCTAssertEqual(fresh.attributes, [stat])
+        let again = try writer.link(try writer.beginByteDataset(layout: layout), at: .p("/f"), replacing: true)
+        XCTAssertTrue(again.replaced)
+        try writer.close()
+        let reader = try HDF5Container.open(path: path)
+        let info = try reader.object(at: .p("/f"))
+        XCTAssertEqual(again.info.address, info.address)
+        XCTAssertEqual(again.info.referenceCount, info.referenceCount)
+        XCTAssertEqual(again.info.kind, info.kind)
+        XCTAssertEqual(fresh.info.attributeCount, 1)
+        XCTAssertEqual(try reader.datasetSummary(at: .p("/f")), layout.summary)
+    }
+
     func testReplacingKeepsTheOldContentUntilTheNewIsComplete() throws {
         let (path, writer) = try newContainer()
         let small = ByteDatasetLayout(logicalSize: 3, preferredChunkSize: 4096, compression: .none)
