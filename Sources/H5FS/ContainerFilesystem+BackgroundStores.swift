@@ -64,6 +64,8 @@ extension ContainerFilesystem {
             if replaces { s.replacingStores += 1 }
         }
         handedOver = true
+        // Waiting in the queue, the sealed spool keeps no descriptor (the pack opens it again).
+        spool.park()
         writes.background.submit(key: node) { [self] in
             defer {
                 writes.state.withLock { s in

@@ -73,7 +73,14 @@ final class WriteSession: Sendable {
     /// compressed at once), each file's jobs in close order (keyed by node). They keep off
     /// the first core, which is then left to the writer and the FUSE threads answering it
     /// (docs/write-path.md, "Where `cp` waits").
-    let background = KeyedQueues(count: 2, limit: 16, leavingFirstCore: true)
+    let background = KeyedQueues(count: 2, limit: WriteSession.queuedStoresPerThread, leavingFirstCore: true)
+    /// How many closed files may wait on each packing thread before a close waits for room.
+    /// A burst of small files (a directory of a hundred sources) fits, so `cp` goes on while
+    /// the packers, off the first core, catch up. What a waiting file holds: its sealed spool
+    /// on disk (at most a chunk; its file closed meanwhile, `Spool.park`, so waiting files
+    /// cost no descriptors) and its gate, so a read right after its close waits for the packs
+    /// ahead of it. 16 made `cp -a` of the bench tree wait for room (docs/write-path.md).
+    static let queuedStoresPerThread = 256
 
     init(workingCopy: WorkingCopy) { self.workingCopy = workingCopy }
 

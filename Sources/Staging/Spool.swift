@@ -20,7 +20,6 @@ import Synchronization
 package final class Spool: ByteSource {
     package let id: UInt64
     package let path: String
-    private let descriptor: Int32
     private let state: Mutex<State>
     /// Where the emptied file goes at `remove()`, for a later spool; nil: deleted.
     private let reserve: SpoolFileReserve?
@@ -34,6 +33,10 @@ package final class Spool: ByteSource {
         var copied: [Bool]
         var sealed: Bool
         var removed = false
+        /// The open spool file (not open while parked).
+        var descriptor: Int32
+        /// Sealed and its file closed while it waits to be packed (`park`).
+        var parked = false
     }
 
     /// Creates the spool file `path` (which must not exist), empty or seeded. With a
@@ -78,15 +81,14 @@ package final class Spool: ByteSource {
         }
         self.id = id
         self.path = path
-        self.descriptor = descriptor
         self.reserve = reserve
         state = Mutex(State(size: size, seed: seed, seedLimit: size, copied: [Bool](repeating: false, count: blocks),
-                            sealed: false))
+                            sealed: false, descriptor: descriptor))
     }
 
     /// Opens a sealed spool left on disk (crash recovery): read-only, its size is the file's.
     package init(sealedAt path: String, id: UInt64) throws(StagingError) {
-        descriptor = try SystemCalls.open(path, O_RDONLY)
+        let descriptor = try SystemCalls.open(path, O_RDONLY)
         var info = stat()
         guard fstat(descriptor, &info) == 0 else {
             let error = StagingError.system(path)
@@ -96,12 +98,13 @@ package final class Spool: ByteSource {
         self.id = id
         self.path = path
         reserve = nil
-        state = Mutex(State(size: UInt64(info.st_size), seed: nil, seedLimit: 0, copied: [], sealed: true))
+        state = Mutex(State(size: UInt64(info.st_size), seed: nil, seedLimit: 0, copied: [], sealed: true,
+                            descriptor: descriptor))
     }
 
     deinit {
-        let removed = state.withLock { $0.removed }
-        if !removed { close(descriptor) }
+        let (open, descriptor) = state.withLock { (!$0.removed && !$0.parked, $0.descriptor) }
+        if open { close(descriptor) }
     }
 
     package var size: UInt64 { state.withLock { $0.size } }
@@ -116,7 +119,7 @@ package final class Spool: ByteSource {
             if state.seed != nil, offset < state.seedLimit {
                 try copySeed(&state, touching: offset..<min(end, state.seedLimit), partialOnly: true)
             }
-            try SystemCalls.pwriteAll(descriptor, bytes, at: offset, "\(path): write")
+            try SystemCalls.pwriteAll(state.descriptor, bytes, at: offset, "\(path): write")
             if let seed = state.seed, offset < state.seedLimit {
                 // Blocks the write covered whole now hold their final bytes.
                 markCovered(&state, seed, offset..<min(end, state.seedLimit))
@@ -137,6 +140,7 @@ package final class Spool: ByteSource {
         try state.withLock { (state) throws(StagingError) -> Int in
             guard !state.removed else { throw StagingError(EBADF, "\(path): spool removed") }
             guard offset < state.size, !buffer.isEmpty else { return 0 }
+            try unpark(&state)
             let count = Int(min(UInt64(buffer.count), state.size - offset))
             var position = offset
             let end = offset + UInt64(count)
@@ -147,13 +151,14 @@ package final class Spool: ByteSource {
                     let blockEnd = min(UInt64(block + 1) * UInt64(seed.blockSize), state.seedLimit, end)
                     let part = UnsafeMutableRawBufferPointer(rebasing: into[0..<Int(blockEnd - position)])
                     if state.copied[block] {
-                        try readSpool(part, at: position)
+                        try readSpool(state.descriptor, part, at: position)
                     } else {
                         try seed.read(at: position, into: part)
                     }
                     position = blockEnd
                 } else {
-                    try readSpool(UnsafeMutableRawBufferPointer(rebasing: into[0..<Int(end - position)]), at: position)
+                    try readSpool(state.descriptor, UnsafeMutableRawBufferPointer(rebasing: into[0..<Int(end - position)]),
+                                  at: position)
                     position = end
                 }
             }
@@ -176,7 +181,7 @@ package final class Spool: ByteSource {
         try state.withLock { (state) throws(StagingError) in
             try requireWritable(state)
             guard newSize <= UInt64(Int64.max) else { throw StagingError(EFBIG, "\(path): size too large") }
-            try SystemCalls.truncate(descriptor, newSize, "\(path): truncate")
+            try SystemCalls.truncate(state.descriptor, newSize, "\(path): truncate")
             state.seedLimit = min(state.seedLimit, newSize)
             state.size = newSize
         }
@@ -200,7 +205,8 @@ package final class Spool: ByteSource {
     package func sync() throws(StagingError) {
         try state.withLock { (state) throws(StagingError) in
             guard !state.removed else { return }
-            try SystemCalls.fsync(descriptor, path)
+            try unpark(&state)
+            try SystemCalls.fsync(state.descriptor, path)
         }
     }
 
@@ -211,10 +217,38 @@ package final class Spool: ByteSource {
             guard !state.removed else { return }
             state.removed = true
             state.seed = nil
-            if let reserve, reserve.give(descriptor, at: path) { return }
-            close(descriptor)
+            if state.parked {
+                // Open it again only to hand it on; otherwise just delete it.
+                guard reserve != nil, (try? unpark(&state)) != nil else {
+                    unlink(path)
+                    return
+                }
+            }
+            if let reserve, reserve.give(state.descriptor, at: path) { return }
+            close(state.descriptor)
             unlink(path)
         }
+    }
+
+    /// Closes the sealed spool's file while it waits to be packed, so files waiting in a
+    /// queue hold no descriptor; reading, syncing or removing it opens it again. Does
+    /// nothing to a spool still being written.
+    package func park() {
+        state.withLock { state in
+            guard state.sealed, !state.removed, !state.parked else { return }
+            close(state.descriptor)
+            state.parked = true
+        }
+    }
+
+    /// Whether the spool's file is closed while it waits (`park`).
+    package var isParked: Bool { state.withLock { $0.parked } }
+
+    /// Opens a parked spool's file again. Caller holds the lock.
+    private func unpark(_ state: inout State) throws(StagingError) {
+        guard state.parked else { return }
+        state.descriptor = try SystemCalls.open(path, O_RDWR)
+        state.parked = false
     }
 
     private func requireWritable(_ state: State) throws(StagingError) {
@@ -223,7 +257,7 @@ package final class Spool: ByteSource {
     }
 
     /// Reads spool bytes; anything past the spool file's end reads as zeros.
-    private func readSpool(_ buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws(StagingError) {
+    private func readSpool(_ descriptor: Int32, _ buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws(StagingError) {
         let got = try SystemCalls.preadAll(descriptor, buffer, at: offset, "\(path): read")
         if got < buffer.count, let base = buffer.baseAddress {
             memset(base + got, 0, buffer.count - got)
@@ -249,7 +283,7 @@ package final class Spool: ByteSource {
             scratch = buffer
             let part = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(blockRange.count)])
             try seed.read(at: blockRange.lowerBound, into: part)
-            try SystemCalls.pwriteAll(descriptor, UnsafeRawBufferPointer(part), at: blockRange.lowerBound, "\(path): copy")
+            try SystemCalls.pwriteAll(state.descriptor, UnsafeRawBufferPointer(part), at: blockRange.lowerBound, "\(path): copy")
             state.copied[block] = true
         }
     }

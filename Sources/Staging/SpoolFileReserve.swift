@@ -71,34 +71,44 @@ package final class SpoolFileReserve: Sendable {
         return nil
     }
 
-    /// Keeps `descriptor` (the spool file at `path`) for a later spool after emptying it
-    /// (and, with `naming`, renaming it for that spool); false when it is still the
-    /// caller's (the reserve is full, or truncation or the rename failed): the caller closes
-    /// and deletes it as before.
+    /// Keeps the spool file at `path` for a later spool after emptying it (and, with
+    /// `naming`, renaming it for that spool). It keeps a descriptor of its own: once
+    /// emptied, `descriptor` is closed and the file opened again, because ext4 flushes a file
+    /// truncated to 0 when its descriptor is closed (`auto_da_alloc`), and the next spool's
+    /// bytes would be written to disk when its waiting file is parked (`Spool.park`), about
+    /// 28 µs and a disk write per file; opened again, its close costs about 1 µs and writes
+    /// nothing. True: `descriptor` is the reserve's (kept, or closed and the file deleted);
+    /// false: still the caller's (the reserve is full, or truncation or the rename failed),
+    /// which closes and deletes it as before.
     func give(_ descriptor: Int32, at path: String) -> Bool {
         guard kept.withLock({ $0.count < limit }) else { return false }
         while ftruncate(descriptor, 0) != 0 {
             if errno != EINTR { return false }
         }
-        var file = Kept(descriptor: descriptor, path: path, id: nil)
+        var file = Kept(descriptor: -1, path: path, id: nil)
         if let naming {
             // Never over a file: the id is new, and its name was never made.
             let next = naming()
             guard rename(path, next.path) == 0 else { return false }
-            file = Kept(descriptor: descriptor, path: next.path, id: next.id)
+            file.path = next.path
+            file.id = next.id
         }
+        close(descriptor)
+        guard let reopened = try? SystemCalls.open(file.path, O_RDWR) else {
+            unlink(file.path)
+            return true
+        }
+        file.descriptor = reopened
         let stored = kept.withLock { kept in
             guard kept.count < limit else { return false }
             kept.append(file)
             return true
         }
-        if !stored && file.path != path {
-            // The caller deletes `path`; this file has the new name now.
-            close(descriptor)
+        if !stored {
+            close(reopened)
             unlink(file.path)
-            return true
         }
-        return stored
+        return true
     }
 
     /// Closes and deletes every kept file.

@@ -69,6 +69,28 @@ final class SpoolFileReserveTests: StagingTestCase {
         XCTAssertNil(inode(path("8")))
     }
 
+    /// A reused file is emptied by truncation, after which ext4 flushes it at the close of
+    /// its descriptor; the reserve closes that descriptor and keeps a new one, so parking
+    /// the next spool (closing its file while it waits to be packed) writes nothing to disk.
+    func testParkingASpoolInAReusedFileDoesNotFlushIt() throws {
+        let reserve = SpoolFileReserve()
+        let first = try Spool(path: path("1"), id: 1, reserve: reserve)
+        try first.write(sampleBytes(64 * 1024), at: 0)
+        first.remove()
+        let second = try Spool(path: path("2"), id: 2, reserve: reserve)
+        try second.write(sampleBytes(64 * 1024, seed: 2), at: 0)
+        try second.seal()
+        guard let before = isOnlyInMemory(path("2")) else {
+            throw XCTSkip("delayed allocation cannot be seen here (no FIEMAP, or no delayed allocation)")
+        }
+        XCTAssertTrue(before, "just written, nothing is on disk yet")
+        second.park()
+        XCTAssertEqual(isOnlyInMemory(path("2")), true, "parking the spool flushed its file")
+        XCTAssertEqual(try second.read(at: 0, count: 64 * 1024), sampleBytes(64 * 1024, seed: 2))
+        second.remove()
+        reserve.closeAll()
+    }
+
     func testAFullReserveDeletesAndCloseAllDeletesWhatItKept() throws {
         let reserve = SpoolFileReserve(limit: 1)
         let a = try Spool(path: path("a"), id: 1, reserve: reserve)

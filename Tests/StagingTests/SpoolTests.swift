@@ -129,4 +129,31 @@ final class SpoolTests: StagingTestCase {
         let all = try spool.read(at: 0, count: pieces * pieceSize)
         XCTAssertEqual(all, (0..<pieces).flatMap { [UInt8](repeating: UInt8($0), count: pieceSize) })
     }
+
+    /// A sealed spool waiting to be packed holds no descriptor; reading it (the pack) opens
+    /// it again, and removing it still hands the file to the reserve.
+    func testAParkedSpoolHoldsNoDescriptorAndReadsBackWhole() throws {
+        func openDescriptors() -> Int { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1 }
+        let reserve = SpoolFileReserve()
+        let bytes = sampleBytes(20_000)
+        let spool = try Spool(path: path("parked"), id: 1, reserve: reserve)
+        try spool.write(bytes, at: 0)
+        spool.park()
+        XCTAssertFalse(spool.isParked, "a spool still being written is not parked")
+        try spool.seal()
+        let before = openDescriptors()
+        spool.park()
+        XCTAssertTrue(spool.isParked)
+        XCTAssertEqual(openDescriptors(), before - 1, "its file is closed while it waits")
+        XCTAssertEqual(spool.size, UInt64(bytes.count))
+        XCTAssertEqual(try spool.read(at: 0, count: bytes.count + 10), bytes, "read back whole")
+        XCTAssertFalse(spool.isParked, "reading opened it again")
+        spool.park()
+        try spool.sync()
+        spool.park()
+        spool.remove()
+        XCTAssertEqual(reserve.count, 1, "a parked spool's file still goes to the reserve")
+        reserve.closeAll()
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("parked")))
+    }
 }
