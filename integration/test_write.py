@@ -765,3 +765,44 @@ def test_inplace_writes_the_container_itself(mounter, tmp_path):
     unmount_cli(mounter, mnt)
     assert files_of(dump(container)) == expect({"/old": b"old", "/new": b"written in place"})
     assert not Path(str(container) + ".h5mount-work").exists()
+
+
+def threads_kept_to(pid: int, cores: set[int]) -> list[int]:
+    """Thread ids of `pid` whose CPU mask is exactly `cores`."""
+    kept = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            if os.sched_getaffinity(int(tid)) == cores:
+                kept.append(int(tid))
+        except OSError:
+            pass  # the thread ended
+    return kept
+
+
+def test_while_files_wait_to_be_packed_the_writers_answers_keep_to_the_first_core(mounter, tmp_path):
+    """On two or three cores the packing threads, kept off the first core, can fill the
+    others; while closed files wait for them, the threads answering requests keep to the
+    first core (docs/write-path.md, "The writer's core"). A read-only mount packs nothing
+    and keeps none there. Every file is whole after the commit."""
+    allowed = os.sched_getaffinity(0)
+    if not 2 <= len(allowed) <= 3:
+        pytest.skip(f"{len(allowed)} cores: the packers cannot fill the others, nothing is kept")
+    first = {min(allowed)}
+    container = tmp_path / "placed.h5"
+    mnt = mounter(container)
+    root = Path(mnt.path)
+    (root / "d").mkdir()
+    files = {f"/d/f{index}": sample_bytes(20_000 + index, seed=index) for index in range(400)}
+    kept_while_writing = []
+    for index, (path, data) in enumerate(files.items()):
+        write(root / path.lstrip("/"), data)
+        if index % 20 == 19:
+            kept_while_writing += threads_kept_to(mnt.process.pid, first)
+    assert kept_while_writing, "no thread of the daemon was kept to the first core while files waited"
+    unmount_cli(mounter, mnt)
+    assert files_of(dump(container)) == expect(files)
+
+    again = mounter(container, "-o", "ro")
+    for path, data in list(files.items())[:100]:
+        assert read(Path(again.path) / path.lstrip("/")) == data
+    assert threads_kept_to(again.process.pid, first) == [], "a read-only mount keeps no thread to a core"

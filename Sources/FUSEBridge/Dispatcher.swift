@@ -1,6 +1,7 @@
 import CFUSE
 import Glibc
 import H5FS
+import Threads
 import Synchronization
 
 /// The bridge between libfuse's low-level callbacks and `FilesystemOperations`.
@@ -37,9 +38,14 @@ package final class Dispatcher: Sendable {
 
     /// The dispatcher behind a request. The session passes it as the
     /// userdata of fuse_session_new and keeps it alive until the session is
-    /// destroyed, so the pointer is never dangling nor nil here.
+    /// destroyed, so the pointer is never dangling nor nil here. Every request
+    /// passes here first, so this is also where its thread is placed: on the
+    /// first core while background packing may fill the others, on all of its
+    /// cores otherwise (`FilesystemOperations.keepsRequestsOnTheFirstCore`).
     static func of(_ request: fuse_req_t?) -> Dispatcher {
-        fromOpaque(fuse_req_userdata(request))
+        let dispatcher = fromOpaque(fuse_req_userdata(request))
+        ThreadPlacement.keepToFirstCore(dispatcher.filesystem.keepsRequestsOnTheFirstCore)
+        return dispatcher
     }
 
     static func fromOpaque(_ pointer: UnsafeMutableRawPointer?) -> Dispatcher {

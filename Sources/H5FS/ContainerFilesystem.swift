@@ -32,6 +32,7 @@ package final class ContainerFilesystem: FilesystemOperations {
     private let handles = Atomic<UInt64>(1)
 
     package var isReadOnly: Bool { writes == nil }
+    package var keepsRequestsOnTheFirstCore: Bool { writes?.keepsRequestsOnTheFirstCore ?? false }
 
     /// Opens `containerPath` with libhdf5 and mounts its root. A writable mount creates a
     /// missing container (empty), and starts the working copy first with `-o inplace`.

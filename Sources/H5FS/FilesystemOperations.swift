@@ -105,6 +105,9 @@ package protocol FilesystemOperations: Sendable {
     /// adapter opens such files with `direct_io`: the kernel clips a cached read at the size
     /// it knows, which would cut the JSON short.
     func isGeneratedText(_ node: NodeID) -> Bool
+    /// Whether the thread answering a request should keep to the first core now (the
+    /// adapter asks at every request; `ThreadPlacement.keepToFirstCore`).
+    var keepsRequestsOnTheFirstCore: Bool { get }
 }
 
 extension FilesystemOperations {
@@ -114,6 +117,9 @@ extension FilesystemOperations {
 
     /// Test doubles serve fixed bytes.
     package func isGeneratedText(_ node: NodeID) -> Bool { false }
+
+    /// Test doubles pack nothing in the background.
+    package var keepsRequestsOnTheFirstCore: Bool { false }
 
     /// For filesystems that only produce arrays (test doubles): read, then copy.
     package func read(_ node: NodeID, handle: UInt64, offset: UInt64,

@@ -82,7 +82,24 @@ final class WriteSession: Sendable {
     /// ahead of it. 16 made `cp -a` of the bench tree wait for room (docs/write-path.md).
     static let queuedStoresPerThread = 256
 
-    init(workingCopy: WorkingCopy) { self.workingCopy = workingCopy }
+    /// Whether the packing threads, kept off the first core, can fill every other core
+    /// (two packers, two or three cores), so a FUSE thread answering the writer there would
+    /// wait for a packer to be preempted. With more cores a woken FUSE thread finds an idle
+    /// one, and nothing is kept. Decided once, from the cores the process may use.
+    private let packersFillTheOtherCores: Bool
+
+    init(workingCopy: WorkingCopy) {
+        self.workingCopy = workingCopy
+        let cores = ThreadPlacement.allowedCores().count
+        packersFillTheOtherCores = cores >= 2 && cores - 1 <= background.count
+    }
+
+    /// Whether the threads answering requests keep to the first core now: while closed
+    /// files wait to be packed, on a machine the packers fill but for that core. `cp -a`
+    /// of a tree is a chain (a request, its answer, the next request); on two cores its
+    /// answers waited about 250 ms in all for a packer to be preempted, and kept to the
+    /// first core they do not (docs/write-path.md, "The writer's core").
+    var keepsRequestsOnTheFirstCore: Bool { packersFillTheOtherCores && background.hasWork }
 
     /// Runs `body` while no store of `node` is under way (directly when the file is not
     /// open for writing).

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Several `SerialQueue`s, a job's key choosing its queue: jobs with the same key run one
 /// at a time in the order they were submitted (as on one `SerialQueue`), jobs with
 /// different keys may run at once on different threads.
@@ -10,6 +12,9 @@
 /// queue; `drain` waits for all of them.
 package final class KeyedQueues: Sendable {
     private let queues: [SerialQueue]
+    /// Jobs submitted and not finished, on all queues; read without a lock on every FUSE
+    /// request (`hasWork`).
+    private let queued = Atomic<Int>(0)
 
     /// `count` queues (at least one), each with its own thread and `limit`; with
     /// `leavingFirstCore`, the threads keep off the first core (`WorkerPool`).
@@ -25,7 +30,16 @@ package final class KeyedQueues: Sendable {
     package func waitForRoom(key: UInt64) { queue(key).waitForRoom() }
 
     /// Queues `job` behind every job submitted before it with a key of the same queue.
-    package func submit(key: UInt64, _ job: @escaping @Sendable () -> Void) { queue(key).submit(job) }
+    package func submit(key: UInt64, _ job: @escaping @Sendable () -> Void) {
+        queued.add(1, ordering: .relaxed)
+        queue(key).submit { [self] in
+            job()
+            queued.subtract(1, ordering: .relaxed)
+        }
+    }
+
+    /// Whether any job is waiting or running (a relaxed read: a hint, not a synchronization).
+    package var hasWork: Bool { queued.load(ordering: .relaxed) > 0 }
 
     /// Waits until every job submitted so far, on every queue, has run. Never call it from a job.
     package func drain() { queues.forEach { $0.drain() } }

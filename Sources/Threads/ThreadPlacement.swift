@@ -13,6 +13,15 @@ package enum ThreadPlacement {
         h5m_thread_leave_first_cpu() == 0
     }
 
+    /// Keeps the calling thread to the first of its own CPUs (`keep`), or gives it all of
+    /// them back: for the threads answering a writer while the packing threads, kept off
+    /// that core, may fill every other one (docs/write-path.md, "The writer's core"). Its
+    /// own CPUs are those it had at its first call; a system call is made only when the
+    /// placement changes, so it may be called on every request.
+    package static func keepToFirstCore(_ keep: Bool) {
+        _ = h5m_thread_keep_to_first_cpu(keep ? 1 : 0)
+    }
+
     /// How many CPUs the calling thread may run on, and the lowest of them.
     package static func allowedCores() -> (count: Int, first: Int) {
         var first: Int32 = -1

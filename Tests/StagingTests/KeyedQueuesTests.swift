@@ -64,4 +64,20 @@ final class KeyedQueuesTests: XCTestCase {
         XCTAssertEqual(admitted.wait(timeout: .now() + 10), .success)
         queues.drain()
     }
+
+    /// `hasWork` (what keeps the FUSE threads on the first core) is true from a submit until
+    /// the last job has run, whichever queue it is on.
+    func testHasWorkFromTheFirstSubmitUntilTheLastJobHasRun() {
+        let queues = KeyedQueues(count: 2, limit: 8)
+        XCTAssertFalse(queues.hasWork)
+        let gates = [DispatchSemaphore(value: 0), DispatchSemaphore(value: 0)]
+        queues.submit(key: 0) { gates[0].wait() }
+        queues.submit(key: 1) { gates[1].wait() }
+        XCTAssertTrue(queues.hasWork)
+        gates[1].signal()
+        XCTAssertTrue(queues.hasWork, "key 0's job is still waiting")
+        gates[0].signal()
+        queues.drain()
+        XCTAssertFalse(queues.hasWork)
+    }
 }

@@ -38,4 +38,24 @@ final class ThreadPlacementTests: XCTestCase {
         XCTAssertEqual(result.1, 1)
         XCTAssertEqual(result.2, 1)
     }
+
+    /// Kept to the first core and given its cores back: only the calling thread, and
+    /// asking again for what it has changes nothing.
+    func test_a_thread_is_kept_to_its_first_core_and_given_its_cores_back() throws {
+        let before = ThreadPlacement.allowedCores()
+        guard before.count >= 2 else { throw XCTSkip("one CPU: nothing to keep to") }
+        let seen = onNewThread { () -> [Int] in
+            var counts: [Int] = []
+            ThreadPlacement.keepToFirstCore(true)
+            counts.append(ThreadPlacement.allowedCores().count)
+            ThreadPlacement.keepToFirstCore(true)
+            counts.append(ThreadPlacement.allowedCores().count)
+            counts.append(ThreadPlacement.allowedCores().first)
+            ThreadPlacement.keepToFirstCore(false)
+            counts.append(ThreadPlacement.allowedCores().count)
+            return counts
+        }
+        XCTAssertEqual(seen, [1, 1, before.first, before.count])
+        XCTAssertEqual(ThreadPlacement.allowedCores().count, before.count, "other threads keep every core")
+    }
 }

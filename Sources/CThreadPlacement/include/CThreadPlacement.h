@@ -11,4 +11,9 @@ int h5m_thread_allowed_cpus(int *first);
    more: 0 done, 1 nothing to do (one CPU), or -errno. */
 int h5m_thread_leave_first_cpu(void);
 
+/* keep != 0: restricts the calling thread to the first of its own CPUs (those it had at its
+   first call); keep == 0: gives it all of them back. A system call only when that changes;
+   once refused, never again on that thread. */
+int h5m_thread_keep_to_first_cpu(int keep);
+
 #endif
