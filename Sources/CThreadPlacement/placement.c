@@ -3,14 +3,20 @@
 #include <sched.h>
 #include "CThreadPlacement.h"
 
+/* The lowest CPU in `set`, or -1 when it is empty. */
+static int first_cpu(const cpu_set_t *set) {
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+        if (CPU_ISSET(cpu, set)) return cpu;
+    }
+    return -1;
+}
+
 int h5m_thread_allowed_cpus(int *first) {
     cpu_set_t set;
     CPU_ZERO(&set);
     *first = -1;
     if (sched_getaffinity(0, sizeof set, &set) != 0) return -errno;
-    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
-        if (CPU_ISSET(cpu, &set)) { *first = cpu; break; }
-    }
+    *first = first_cpu(&set);
     return CPU_COUNT(&set);
 }
 
@@ -19,9 +25,7 @@ int h5m_thread_leave_first_cpu(void) {
     CPU_ZERO(&set);
     if (sched_getaffinity(0, sizeof set, &set) != 0) return -errno;
     if (CPU_COUNT(&set) < 2) return 1;
-    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
-        if (CPU_ISSET(cpu, &set)) { CPU_CLR(cpu, &set); break; }
-    }
+    CPU_CLR(first_cpu(&set), &set);
     return sched_setaffinity(0, sizeof set, &set) == 0 ? 0 : -errno;
 }
 
@@ -41,10 +45,10 @@ int h5m_thread_keep_to_first_cpu(int keep) {
         own_cpus_saved = 1;
     }
     cpu_set_t set = own_cpus;
-    if (keep) {
-        for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
-            if (CPU_ISSET(cpu, &set)) { CPU_ZERO(&set); CPU_SET(cpu, &set); break; }
-        }
+    int first = first_cpu(&set);
+    if (keep && first >= 0) {
+        CPU_ZERO(&set);
+        CPU_SET(first, &set);
     }
     if (sched_setaffinity(0, sizeof set, &set) != 0) { refused = 1; return -errno; }
     kept_to_first = keep;

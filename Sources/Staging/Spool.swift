@@ -201,11 +201,15 @@ package final class Spool: ByteSource {
         }
     }
 
-    /// Flushes the spool file to disk (fsync).
+    /// Flushes the spool file to disk (fsync). A parked spool is opened for it and parked
+    /// again: an fsync of the mount syncs every waiting spool (`WorkingCopy.sync`), and
+    /// must not leave each of them holding a descriptor until its pack.
     package func sync() throws(StagingError) {
         try state.withLock { (state) throws(StagingError) in
             guard !state.removed else { return }
+            let wasParked = state.parked
             try unpark(&state)
+            defer { if wasParked { park(&state) } }
             try SystemCalls.fsync(state.descriptor, path)
         }
     }
@@ -231,14 +235,19 @@ package final class Spool: ByteSource {
     }
 
     /// Closes the sealed spool's file while it waits to be packed, so files waiting in a
-    /// queue hold no descriptor; reading, syncing or removing it opens it again. Does
-    /// nothing to a spool still being written.
+    /// queue hold no descriptor; reading or removing it opens it again (a sync opens it
+    /// only while it syncs). Does nothing to a spool still being written.
     package func park() {
         state.withLock { state in
             guard state.sealed, !state.removed, !state.parked else { return }
-            close(state.descriptor)
-            state.parked = true
+            park(&state)
         }
+    }
+
+    /// Closes the open spool file of a sealed spool. Caller holds the lock.
+    private func park(_ state: inout State) {
+        close(state.descriptor)
+        state.parked = true
     }
 
     /// Whether the spool's file is closed while it waits (`park`).
